@@ -1,0 +1,356 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErasurePolicy(_message.Message):
+    __slots__ = ("backend", "k", "m", "segment_size")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    M_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    k: int
+    m: int
+    segment_size: int
+    def __init__(self, backend: _Optional[str] = ..., k: _Optional[int] = ..., m: _Optional[int] = ..., segment_size: _Optional[int] = ...) -> None: ...
+
+class ChunkLocation(_message.Message):
+    __slots__ = ("chunk_index", "node_id", "missing")
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    chunk_index: int
+    node_id: str
+    missing: bool
+    def __init__(self, chunk_index: _Optional[int] = ..., node_id: _Optional[str] = ..., missing: _Optional[bool] = ...) -> None: ...
+
+class Part(_message.Message):
+    __slots__ = ("part_number", "size_bytes", "etag", "piece_size_max", "chunks")
+    PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    PIECE_SIZE_MAX_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    part_number: int
+    size_bytes: int
+    etag: str
+    piece_size_max: int
+    chunks: _containers.RepeatedCompositeFieldContainer[ChunkLocation]
+    def __init__(self, part_number: _Optional[int] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ..., piece_size_max: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[ChunkLocation, _Mapping]]] = ...) -> None: ...
+
+class ObjectVersion(_message.Message):
+    __slots__ = ("bucket", "key", "version_id", "size_bytes", "etag", "last_modified_ns", "content_type", "user_metadata", "headers", "checksums", "policy", "parts", "inline_data", "is_inline")
+    class UserMetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ChecksumsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    LAST_MODIFIED_NS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_METADATA_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUMS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    INLINE_DATA_FIELD_NUMBER: _ClassVar[int]
+    IS_INLINE_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    version_id: str
+    size_bytes: int
+    etag: str
+    last_modified_ns: int
+    content_type: str
+    user_metadata: _containers.ScalarMap[str, str]
+    headers: _containers.ScalarMap[str, str]
+    checksums: _containers.ScalarMap[str, str]
+    policy: ErasurePolicy
+    parts: _containers.RepeatedCompositeFieldContainer[Part]
+    inline_data: bytes
+    is_inline: bool
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., version_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ..., last_modified_ns: _Optional[int] = ..., content_type: _Optional[str] = ..., user_metadata: _Optional[_Mapping[str, str]] = ..., headers: _Optional[_Mapping[str, str]] = ..., checksums: _Optional[_Mapping[str, str]] = ..., policy: _Optional[_Union[ErasurePolicy, _Mapping]] = ..., parts: _Optional[_Iterable[_Union[Part, _Mapping]]] = ..., inline_data: _Optional[bytes] = ..., is_inline: _Optional[bool] = ...) -> None: ...
+
+class Bucket(_message.Message):
+    __slots__ = ("name", "region", "created_ns", "owner")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_NS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    region: str
+    created_ns: int
+    owner: str
+    def __init__(self, name: _Optional[str] = ..., region: _Optional[str] = ..., created_ns: _Optional[int] = ..., owner: _Optional[str] = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ("node_id", "zone", "address", "capacity_bytes", "used_bytes", "last_heartbeat_ns", "state", "pid")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ZONE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_NS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    zone: str
+    address: str
+    capacity_bytes: int
+    used_bytes: int
+    last_heartbeat_ns: int
+    state: str
+    pid: int
+    def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., address: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., last_heartbeat_ns: _Optional[int] = ..., state: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class GcEntry(_message.Message):
+    __slots__ = ("node_id", "chunk_id", "enqueued_ns")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    ENQUEUED_NS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    chunk_id: str
+    enqueued_ns: int
+    def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
+
+class Command(_message.Message):
+    __slots__ = ("now_ns", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done")
+    NOW_NS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
+    DELETE_BUCKET_FIELD_NUMBER: _ClassVar[int]
+    PUT_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    DELETE_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    GC_DONE_FIELD_NUMBER: _ClassVar[int]
+    now_ns: int
+    create_bucket: CreateBucketRequest
+    delete_bucket: DeleteBucketRequest
+    put_object: PutObjectRequest
+    delete_object: DeleteObjectRequest
+    heartbeat: HeartbeatRequest
+    gc_done: GcDoneRequest
+    def __init__(self, now_ns: _Optional[int] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ...) -> None: ...
+
+class CreateBucketRequest(_message.Message):
+    __slots__ = ("name", "region", "owner")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    region: str
+    owner: str
+    def __init__(self, name: _Optional[str] = ..., region: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
+
+class CreateBucketReply(_message.Message):
+    __slots__ = ("created",)
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    created: bool
+    def __init__(self, created: _Optional[bool] = ...) -> None: ...
+
+class DeleteBucketRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteBucketReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BucketRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class BucketReply(_message.Message):
+    __slots__ = ("bucket",)
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    bucket: Bucket
+    def __init__(self, bucket: _Optional[_Union[Bucket, _Mapping]] = ...) -> None: ...
+
+class ListBucketsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBucketsReply(_message.Message):
+    __slots__ = ("buckets",)
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[Bucket]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[Bucket, _Mapping]]] = ...) -> None: ...
+
+class PutObjectRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: ObjectVersion
+    def __init__(self, version: _Optional[_Union[ObjectVersion, _Mapping]] = ...) -> None: ...
+
+class PutObjectReply(_message.Message):
+    __slots__ = ("version_id",)
+    VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    version_id: str
+    def __init__(self, version_id: _Optional[str] = ...) -> None: ...
+
+class GetObjectRequest(_message.Message):
+    __slots__ = ("bucket", "key")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class GetObjectReply(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: ObjectVersion
+    def __init__(self, version: _Optional[_Union[ObjectVersion, _Mapping]] = ...) -> None: ...
+
+class DeleteObjectRequest(_message.Message):
+    __slots__ = ("bucket", "key")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class DeleteObjectReply(_message.Message):
+    __slots__ = ("existed",)
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    existed: bool
+    def __init__(self, existed: _Optional[bool] = ...) -> None: ...
+
+class ListObjectsRequest(_message.Message):
+    __slots__ = ("bucket", "prefix", "delimiter", "start_after", "max_keys")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    DELIMITER_FIELD_NUMBER: _ClassVar[int]
+    START_AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_KEYS_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    prefix: str
+    delimiter: str
+    start_after: str
+    max_keys: int
+    def __init__(self, bucket: _Optional[str] = ..., prefix: _Optional[str] = ..., delimiter: _Optional[str] = ..., start_after: _Optional[str] = ..., max_keys: _Optional[int] = ...) -> None: ...
+
+class ListObjectsEntry(_message.Message):
+    __slots__ = ("key", "is_prefix", "version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    IS_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    is_prefix: bool
+    version: ObjectVersion
+    def __init__(self, key: _Optional[str] = ..., is_prefix: _Optional[bool] = ..., version: _Optional[_Union[ObjectVersion, _Mapping]] = ...) -> None: ...
+
+class ListObjectsReply(_message.Message):
+    __slots__ = ("entries", "is_truncated", "next_marker")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    IS_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_MARKER_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[ListObjectsEntry]
+    is_truncated: bool
+    next_marker: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[ListObjectsEntry, _Mapping]]] = ..., is_truncated: _Optional[bool] = ..., next_marker: _Optional[str] = ...) -> None: ...
+
+class PlacementRequest(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class PlacementReply(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[Node]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: Node
+    def __init__(self, node: _Optional[_Union[Node, _Mapping]] = ...) -> None: ...
+
+class HeartbeatReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListNodesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListNodesReply(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[Node]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ...) -> None: ...
+
+class GcListRequest(_message.Message):
+    __slots__ = ("node_id", "limit", "older_than_ns")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OLDER_THAN_NS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    limit: int
+    older_than_ns: int
+    def __init__(self, node_id: _Optional[str] = ..., limit: _Optional[int] = ..., older_than_ns: _Optional[int] = ...) -> None: ...
+
+class GcListReply(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[GcEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[GcEntry, _Mapping]]] = ...) -> None: ...
+
+class GcDoneRequest(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[GcEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[GcEntry, _Mapping]]] = ...) -> None: ...
+
+class GcDoneReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StatusReply(_message.Message):
+    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length")
+    BUCKET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    GC_QUEUE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    bucket_count: int
+    object_count: int
+    applied_index: int
+    node_id: str
+    pid: int
+    gc_queue_length: int
+    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ...) -> None: ...
