@@ -1,0 +1,116 @@
+"""Async client of the MetadataService.
+
+Every call has a deadline; calls that fail because metadata is unreachable are
+retried a bounded number of times with jittered backoff (tenacity). Typed
+service errors (NoSuchKey, ...) are never retried: they are answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from frontend import limits
+from frontend.clients.errors import METADATA_ERRORS, BackendError, MetadataUnavailable
+from proto import metadata_pb2 as pb
+from proto import metadata_pb2_grpc
+from tessera.rpc import CHANNEL_OPTIONS, error_name
+
+log = logging.getLogger("tessera.frontend.metadata")
+T = TypeVar("T")
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+class _Retryable(Exception):
+    pass
+
+
+class MetadataClient:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._stub = metadata_pb2_grpc.MetadataServiceStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close(None)
+
+    async def _call(self, invoke: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(limits.metadata_retry_attempts_max),
+                wait=wait_random_exponential(multiplier=0.05, max=1.0),
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    try:
+                        return await invoke()
+                    except grpc.aio.AioRpcError as error:
+                        raise _translate(error) from error
+        except _Retryable as error:
+            raise MetadataUnavailable(str(error)) from error
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def create_bucket(self, name: str, region: str, owner: str) -> None:
+        request = pb.CreateBucketRequest(name=name, region=region, owner=owner)
+        await self._call(lambda: self._stub.CreateBucket(request, timeout=limits.metadata_call_timeout_s))
+
+    async def delete_bucket(self, name: str) -> None:
+        request = pb.DeleteBucketRequest(name=name)
+        await self._call(lambda: self._stub.DeleteBucket(request, timeout=limits.metadata_call_timeout_s))
+
+    async def head_bucket(self, name: str) -> pb.Bucket:
+        request = pb.BucketRequest(name=name)
+        reply: pb.BucketReply = await self._call(lambda: self._stub.HeadBucket(request, timeout=limits.metadata_call_timeout_s))
+        return reply.bucket
+
+    async def list_buckets(self) -> list[pb.Bucket]:
+        request = pb.ListBucketsRequest()
+        reply: pb.ListBucketsReply = await self._call(lambda: self._stub.ListBuckets(request, timeout=limits.metadata_call_timeout_s))
+        return list(reply.buckets)
+
+    async def put_object(self, version: pb.ObjectVersion) -> str:
+        request = pb.PutObjectRequest(version=version)
+        reply: pb.PutObjectReply = await self._call(lambda: self._stub.PutObject(request, timeout=limits.metadata_call_timeout_s))
+        return reply.version_id
+
+    async def get_object(self, bucket: str, key: str) -> pb.ObjectVersion:
+        request = pb.GetObjectRequest(bucket=bucket, key=key)
+        reply: pb.GetObjectReply = await self._call(lambda: self._stub.GetObject(request, timeout=limits.metadata_call_timeout_s))
+        return reply.version
+
+    async def delete_object(self, bucket: str, key: str) -> bool:
+        request = pb.DeleteObjectRequest(bucket=bucket, key=key)
+        reply: pb.DeleteObjectReply = await self._call(
+            lambda: self._stub.DeleteObject(request, timeout=limits.metadata_call_timeout_s))
+        return reply.existed
+
+    async def list_objects(self, bucket: str, prefix: str, delimiter: str, start_after: str,
+                           max_keys: int) -> pb.ListObjectsReply:
+        request = pb.ListObjectsRequest(bucket=bucket, prefix=prefix, delimiter=delimiter,
+                                        start_after=start_after, max_keys=max_keys)
+        return await self._call(lambda: self._stub.ListObjects(request, timeout=limits.metadata_call_timeout_s))
+
+    async def placement(self, count: int) -> list[pb.Node]:
+        request = pb.PlacementRequest(count=count)
+        reply: pb.PlacementReply = await self._call(lambda: self._stub.Placement(request, timeout=limits.metadata_call_timeout_s))
+        return list(reply.nodes)
+
+    async def list_nodes(self) -> list[pb.Node]:
+        request = pb.ListNodesRequest()
+        reply: pb.ListNodesReply = await self._call(lambda: self._stub.ListNodes(request, timeout=limits.metadata_call_timeout_s))
+        return list(reply.nodes)
+
+
+def _translate(error: grpc.aio.AioRpcError) -> Exception:
+    typed = METADATA_ERRORS.get(error_name(error.details()))
+    if typed is not None:
+        return typed(error.details() or "")
+    if error.code() in RETRYABLE_CODES:
+        log.warning("metadata unavailable code=%s details=%s", error.code().name, error.details())
+        return _Retryable(f"{error.code().name}: {error.details()}")
+    return BackendError(f"metadata {error.code().name}: {error.details()}")
