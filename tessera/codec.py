@@ -42,7 +42,7 @@ class ErasurePolicy:
     segment_size: int = DEFAULT_SEGMENT_SIZE
 
     def __post_init__(self) -> None:
-        if not (1 <= self.k and 1 <= self.m and self.k + self.m <= chunk_count_max):
+        if not (self.k >= 1 and self.m >= 1 and self.k + self.m <= chunk_count_max):
             raise ValueError(f"bad k={self.k} m={self.m}: need k>=1, m>=1, k+m<={chunk_count_max}")
         if not (self.k <= self.segment_size <= segment_size_max):
             raise ValueError(f"segment_size {self.segment_size} out of range (k..{segment_size_max})")

@@ -38,7 +38,7 @@ class MetadataClient:
     async def close(self) -> None:
         await self._channel.close(None)
 
-    async def _call(self, invoke: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, method: Callable[..., Awaitable[T]], request: object) -> T:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(limits.metadata_retry_attempts_max),
@@ -48,7 +48,7 @@ class MetadataClient:
             ):
                 with attempt:
                     try:
-                        return await invoke()
+                        return await method(request, timeout=limits.metadata_call_timeout_s)
                     except grpc.aio.AioRpcError as error:
                         raise _translate(error) from error
         except _Retryable as error:
@@ -57,52 +57,51 @@ class MetadataClient:
 
     async def create_bucket(self, name: str, region: str, owner: str) -> None:
         request = pb.CreateBucketRequest(name=name, region=region, owner=owner)
-        await self._call(lambda: self._stub.CreateBucket(request, timeout=limits.metadata_call_timeout_s))
+        await self._call(self._stub.CreateBucket, request)
 
     async def delete_bucket(self, name: str) -> None:
         request = pb.DeleteBucketRequest(name=name)
-        await self._call(lambda: self._stub.DeleteBucket(request, timeout=limits.metadata_call_timeout_s))
+        await self._call(self._stub.DeleteBucket, request)
 
     async def head_bucket(self, name: str) -> pb.Bucket:
         request = pb.BucketRequest(name=name)
-        reply: pb.BucketReply = await self._call(lambda: self._stub.HeadBucket(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.BucketReply = await self._call(self._stub.HeadBucket, request)
         return reply.bucket
 
     async def list_buckets(self) -> list[pb.Bucket]:
         request = pb.ListBucketsRequest()
-        reply: pb.ListBucketsReply = await self._call(lambda: self._stub.ListBuckets(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.ListBucketsReply = await self._call(self._stub.ListBuckets, request)
         return list(reply.buckets)
 
     async def put_object(self, version: pb.ObjectVersion) -> str:
         request = pb.PutObjectRequest(version=version)
-        reply: pb.PutObjectReply = await self._call(lambda: self._stub.PutObject(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.PutObjectReply = await self._call(self._stub.PutObject, request)
         return reply.version_id
 
     async def get_object(self, bucket: str, key: str) -> pb.ObjectVersion:
         request = pb.GetObjectRequest(bucket=bucket, key=key)
-        reply: pb.GetObjectReply = await self._call(lambda: self._stub.GetObject(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.GetObjectReply = await self._call(self._stub.GetObject, request)
         return reply.version
 
     async def delete_object(self, bucket: str, key: str) -> bool:
         request = pb.DeleteObjectRequest(bucket=bucket, key=key)
-        reply: pb.DeleteObjectReply = await self._call(
-            lambda: self._stub.DeleteObject(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.DeleteObjectReply = await self._call(self._stub.DeleteObject, request)
         return reply.existed
 
     async def list_objects(self, bucket: str, prefix: str, delimiter: str, start_after: str,
                            max_keys: int) -> pb.ListObjectsReply:
         request = pb.ListObjectsRequest(bucket=bucket, prefix=prefix, delimiter=delimiter,
                                         start_after=start_after, max_keys=max_keys)
-        return await self._call(lambda: self._stub.ListObjects(request, timeout=limits.metadata_call_timeout_s))
+        return await self._call(self._stub.ListObjects, request)
 
     async def placement(self, count: int) -> list[pb.Node]:
         request = pb.PlacementRequest(count=count)
-        reply: pb.PlacementReply = await self._call(lambda: self._stub.Placement(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.PlacementReply = await self._call(self._stub.Placement, request)
         return list(reply.nodes)
 
     async def list_nodes(self) -> list[pb.Node]:
         request = pb.ListNodesRequest()
-        reply: pb.ListNodesReply = await self._call(lambda: self._stub.ListNodes(request, timeout=limits.metadata_call_timeout_s))
+        reply: pb.ListNodesReply = await self._call(self._stub.ListNodes, request)
         return list(reply.nodes)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from frontend.clients.datanode import ChunkReader, DatanodePool
@@ -120,7 +120,7 @@ class StripeReader:
 
 
 async def read_range(pool: DatanodePool, directory: NodeDirectory, version: pb.ObjectVersion,
-                     byte_range: ByteRange) -> AsyncIterator[bytes]:
+                     byte_range: ByteRange) -> AsyncGenerator[bytes, None]:
     """Yield the bytes of `byte_range`; the first yield happens only once data is in hand."""
     if version.is_inline:
         yield version.inline_data[byte_range.first:byte_range.last + 1]

@@ -1,0 +1,82 @@
+"""`tessera status`: every node with role, id, zone, address, state, pid and bytes used."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from proto import metadata_pb2, metadata_pb2_grpc
+from tessera.cluster import CLUSTER_FILE
+
+status_call_timeout_s = 3.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="data", help="data directory of a cluster started by `tessera up`")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def collect(data_dir: Path) -> dict[str, Any]:
+    cluster = json.loads((data_dir / CLUSTER_FILE).read_text())
+    pids = {node["node_id"]: node.get("pid") for node in cluster["nodes"]}
+    nodes: list[dict[str, Any]] = []
+    report: dict[str, Any] = {"endpoint": cluster["endpoint"], "region": cluster["region"], "nodes": nodes}
+    with grpc.insecure_channel(cluster["metadata"]) as channel:
+        stub = metadata_pb2_grpc.MetadataServiceStub(channel)
+        try:
+            meta = stub.Status(metadata_pb2.StatusRequest(), timeout=status_call_timeout_s)
+            listed = stub.ListNodes(metadata_pb2.ListNodesRequest(), timeout=status_call_timeout_s).nodes
+            metadata_state = "up"
+        except grpc.RpcError:
+            meta, listed, metadata_state = None, [], "down"
+    for spec in cluster["nodes"]:
+        if spec["role"] == "metadata":
+            nodes.append({"role": "metadata", "id": spec["node_id"], "zone": "", "address": spec["address"],
+                          "state": metadata_state, "pid": pids.get(spec["node_id"]), "bytes_used": None,
+                          "applied_index": meta.applied_index if meta else None})
+        elif spec["role"] == "frontend":
+            nodes.append({"role": "frontend", "id": spec["node_id"], "zone": "", "address": spec["address"],
+                          "state": "up" if _frontend_healthy(spec["address"]) else "down",
+                          "pid": pids.get(spec["node_id"]), "bytes_used": None})
+    for node in listed:
+        nodes.append({"role": "datanode", "id": node.node_id, "zone": node.zone, "address": node.address,
+                      "state": node.state, "pid": pids.get(node.node_id), "bytes_used": node.used_bytes,
+                      "capacity_bytes": node.capacity_bytes})
+    report["bucket_count"] = meta.bucket_count if meta else None
+    report["object_count"] = meta.object_count if meta else None
+    report["gc_queue_length"] = meta.gc_queue_length if meta else None
+    return report
+
+
+def _frontend_healthy(address: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}/-/health", timeout=status_call_timeout_s) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data)
+    if not (data_dir / CLUSTER_FILE).exists():
+        print(f"no cluster recorded in {data_dir} (start one with `tessera up --data {data_dir}`)")
+        return 1
+    report = collect(data_dir)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"endpoint {report['endpoint']}  region {report['region']}  buckets {report['bucket_count']}  "
+          f"objects {report['object_count']}  gc queue {report['gc_queue_length']}")
+    print(f"{'ROLE':<9} {'ID':<8} {'ZONE':<5} {'ADDRESS':<21} {'STATE':<8} {'PID':>7} {'USED':>12}")
+    for node in report["nodes"]:
+        used = "" if node["bytes_used"] is None else f"{node['bytes_used']:,}"
+        pid = "" if node["pid"] is None else str(node["pid"])
+        print(f"{node['role']:<9} {node['id']:<8} {node['zone']:<5} {node['address']:<21} {node['state']:<8} "
+              f"{pid:>7} {used:>12}")
+    return 0
