@@ -7,7 +7,7 @@ thread owns one boto3 client, so no client or connection pool is shared and the
 concurrency is exactly the thread count. Object bodies come from `PatternStream`,
 a seekable raw stream that derives every byte from a seed and a position, so a
 64 MiB object never sits in memory and botocore can still rewind it to sign or
-checksum it. The stream hashes itself (MD5) on its first full sequential pass,
+checksum it. The stream hashes itself (MD5) as reads first reach each byte,
 and each GET streams the body through MD5 and compares it with that digest, so
 the benchmark also proves the store returns exactly what it was given. The run
 writes under its own key prefix in a fresh `bench-<random>` bucket (or a given
@@ -129,7 +129,7 @@ class PatternStream(io.RawIOBase):
     block i of the stream is that block rotated by i * `pattern_rotation_step`, so
     blocks differ without generating fresh randomness per block. Seekable, so
     botocore can find the length and rewind. The MD5 of the content is computed on
-    the first pass that reads every byte in order, whatever the read sizes.
+    the reads as they extend the prefix already hashed, whatever the read sizes and rewinds.
     """
 
     def __init__(self, seed: int | str, size_bytes: int) -> None:
@@ -167,9 +167,10 @@ class PatternStream(io.RawIOBase):
         if count == 0:
             return 0
         self._fill(view[:count], self._position)
-        if self._position == self._hashed_bytes:
-            self._md5.update(view[:count])
-            self._hashed_bytes += count
+        end = self._position + count
+        if self._position <= self._hashed_bytes < end:  # this read extends the hashed prefix
+            self._md5.update(view[self._hashed_bytes - self._position : count])
+            self._hashed_bytes = end
         self._position += count
         return count
 
@@ -184,7 +185,7 @@ class PatternStream(io.RawIOBase):
             written += run
 
     def md5_hexdigest(self) -> str | None:
-        """MD5 of the whole content once it has all been read in order, else None."""
+        """MD5 of the whole content once every byte has been read from the start, else None."""
         return self._md5.hexdigest() if self._hashed_bytes == self._size else None
 
 
@@ -195,7 +196,7 @@ def pattern_md5(seed: int | str, size_bytes: int) -> str:
         while stream.readinto(buffer):
             pass
         digest = stream.md5_hexdigest()
-    assert digest is not None, "a full in-order read must yield the digest"
+    assert digest is not None, "a read from start to end must yield the digest"
     return digest
 
 
@@ -400,6 +401,7 @@ class Sample:
     index: int
     latency_s: float
     outcome: OpOutcome | None  # None: the request failed
+    error: str = ""  # why it failed
 
 
 Operation = Callable[["S3Client", int], OpOutcome]
@@ -414,10 +416,10 @@ def _worker(client: S3Client, indexes: queue.SimpleQueue[int], operation: Operat
             return samples
         started = time.perf_counter()
         try:
-            outcome: OpOutcome | None = operation(client, index)
+            outcome = operation(client, index)
         except (BotoCoreError, ClientError) as error:
-            outcome = None
-            logger.debug("request failed index=%d error=%s", index, error)
+            samples.append(Sample(index, time.perf_counter() - started, None, str(error)))
+            continue
         samples.append(Sample(index, time.perf_counter() - started, outcome))
 
 
@@ -473,7 +475,7 @@ def put_operation(bucket: str, prefix: str, workload: Workload, seed: int) -> Op
             body = request_body(stream, workload.size_bytes)
             client.put_object(Bucket=bucket, Key=object_key(prefix, workload, index), Body=body)
             digest = stream.md5_hexdigest()
-        if digest is None:  # botocore never read the body in order; recompute rather than guess
+        if digest is None:  # botocore never read every byte; recompute rather than guess
             digest = pattern_md5(object_seed(seed, workload.name, index), workload.size_bytes)
         return OpOutcome(workload.size_bytes, digest)
 
@@ -513,6 +515,9 @@ def delete_operation(bucket: str, prefix: str, workload: Workload) -> Operation:
 
 
 def _log_failures(name: str, samples: Sequence[Sample]) -> None:
+    errors = [sample.error for sample in samples if sample.outcome is None]
+    if errors:
+        logger.warning("%s: first error: %s", name, errors[0])
     failed = [sample.index for sample in samples if sample.outcome is None]
     mismatched = [sample.index for sample in samples if sample.outcome is not None and sample.outcome.mismatch]
     for what, indexes in (("requests failed", failed), ("bodies differ from what was PUT", mismatched)):
