@@ -23,6 +23,10 @@ class BucketNotEmpty(BackendError):
     pass
 
 
+class TooManyBuckets(BackendError):
+    pass
+
+
 class InsufficientNodes(BackendError):
     """Metadata cannot place a stripe: too few datanodes or zones."""
 
@@ -47,6 +51,6 @@ class ChunkUnavailable(BackendError):
 
 METADATA_ERRORS: dict[str, type[BackendError]] = {
     cls.__name__: cls
-    for cls in (NoSuchBucket, NoSuchKey, BucketAlreadyOwnedByYou, BucketNotEmpty, InsufficientNodes,
+    for cls in (NoSuchBucket, NoSuchKey, BucketAlreadyOwnedByYou, BucketNotEmpty, InsufficientNodes, TooManyBuckets,
                 InvalidArgument)
 }

@@ -15,6 +15,7 @@ from frontend.s3.context import S3Context
 from frontend.s3.headers import parse_content_md5
 from frontend.s3.names import check_bucket_name
 from frontend.s3.sigv4 import AuthResult
+from proto import metadata_pb2 as pb
 
 XML_CONTENT_TYPE = "application/xml"
 
@@ -118,7 +119,11 @@ async def list_objects(request: web.Request, endpoint: router.Endpoint, ctx: S3C
         start = _decode_token(token) if token is not None else start_after
     else:
         start = query.get("marker", "")
-    reply = await ctx.metadata.list_objects(endpoint.bucket, prefix, delimiter, start, max_keys)
+    if max_keys == 0:  # proto3 cannot tell 0 from unset, and AWS answers an empty, untruncated page
+        await ctx.metadata.head_bucket(endpoint.bucket)
+        reply = pb.ListObjectsReply()
+    else:
+        reply = await ctx.metadata.list_objects(endpoint.bucket, prefix, delimiter, start, max_keys)
     top = xml.root("ListBucketResult")
     xml.element(top, "Name", endpoint.bucket)
     xml.element(top, "Prefix", xml.encode_key(prefix, encoding))

@@ -66,6 +66,7 @@ SignatureDoesNotMatch = _error("SignatureDoesNotMatch", 403,
                                "The request signature we calculated does not match the signature you provided. "
                                "Check your key and signing method.")
 SlowDown = _error("SlowDown", 503, "Please reduce your request rate.")
+TooManyBuckets = _error("TooManyBuckets", 400, "You have attempted to create more buckets than allowed")
 XAmzContentSHA256Mismatch = _error("XAmzContentSHA256Mismatch", 400,
                                    "The provided 'x-amz-content-sha256' header does not match what was computed.")
 
@@ -75,6 +76,7 @@ BACKEND_ERRORS: dict[type[Exception], type[S3Error]] = {
     backend.BucketAlreadyOwnedByYou: BucketAlreadyOwnedByYou,
     backend.BucketNotEmpty: BucketNotEmpty,
     backend.InvalidArgument: InvalidArgument,
+    backend.TooManyBuckets: TooManyBuckets,
     backend.InsufficientNodes: ServiceUnavailable,
     backend.MetadataUnavailable: ServiceUnavailable,
     backend.ChunkUnavailable: ServiceUnavailable,
