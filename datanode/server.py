@@ -186,6 +186,8 @@ def _take(iterator: Iterator[str], count: int) -> list[str]:
 
 def create_server(store: ChunkStore, node_id: str, zone: str) -> aio.Server:
     """A grpc.aio server with ChunkService registered; the caller adds ports and starts it."""
-    server = aio.server(options=GRPC_OPTIONS, maximum_concurrent_rpcs=limits.concurrent_rpcs_max)
+    # so_reuseport off: a second datanode started on a taken port must fail, not share it.
+    options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 0)]
+    server = aio.server(options=options, maximum_concurrent_rpcs=limits.concurrent_rpcs_max)
     pb_grpc.add_ChunkServiceServicer_to_server(ChunkServicer(store, node_id, zone), server)
     return server

@@ -220,3 +220,18 @@ def test_many_concurrent_writers(store: ObservedStore) -> None:
         assert sorted(store.list()) == sorted(f"v.1.{i}" for i in range(12))
 
     run_with_server(store, test)
+
+
+def test_port_in_use_is_refused(tmp_path: Path) -> None:
+    async def main() -> None:
+        first = create_server(ChunkStore(tmp_path / "a"), "dn-1", "z")
+        second = create_server(ChunkStore(tmp_path / "b"), "dn-2", "z")
+        port = first.add_insecure_port("127.0.0.1:0")
+        try:
+            with pytest.raises(RuntimeError):
+                second.add_insecure_port(f"127.0.0.1:{port}")
+        finally:
+            await first.stop(None)
+            await second.stop(None)
+
+    asyncio.run(main())
