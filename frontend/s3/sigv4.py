@@ -34,6 +34,7 @@ the signing key and seed signature carried in ``AuthResult``.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import enum
 import hashlib
@@ -60,7 +61,7 @@ _DATE_STAMP_RE = re.compile(r"\d{8}")
 _SHA256_HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
 _PRESIGN_SIGNATURE_PARAM = "X-Amz-Signature"
 _PRESIGN_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
-_SIGV2_QUERY_PARAMS = ("AWSAccessKeyId", "Signature")
+_SIGV2_QUERY_PARAMS = ("AWSAccessKeyId", "Signature", "Expires")
 
 
 # --------------------------------------------------------------------------- errors
@@ -220,6 +221,8 @@ class AuthResult:
     payload_mode: PayloadMode
     presigned: bool
     signed_headers: tuple[str, ...]
+    # 2 for a legacy SigV2 request (see verify_sigv2): region, dates, key and seed are empty.
+    signature_version: int = 4
 
     @property
     def scope(self) -> str:
@@ -432,11 +435,6 @@ def _parse_signed_headers(value: str, error: _ParseError) -> tuple[str, ...]:
 def _split_authorization(value: str) -> dict[str, str]:
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
-        if algorithm == "AWS":
-            raise InvalidArgument(
-                "The authorization mechanism you have provided is not supported. "
-                f"Please use {ALGORITHM}.", "Authorization", value
-            )
         raise InvalidArgument(f"Unsupported Authorization Type '{algorithm}'", "Authorization", value)
     fields: dict[str, str] = {}
     for component in rest.split(","):
@@ -611,11 +609,6 @@ def _parse_claim(
         return _claim_from_header(headers), None
     if has_presign:
         return _claim_from_query(query)
-    if all(name in names for name in _SIGV2_QUERY_PARAMS):
-        raise InvalidArgument(
-            f"The authorization mechanism you have provided is not supported. Please use {ALGORITHM}.",
-            "AWSAccessKeyId", "",
-        )
     return None
 
 
@@ -631,10 +624,14 @@ def verify_request(
     ``lookup_secret`` maps an access key to its secret (None: unknown key).
     ``now`` must be timezone-aware. When ``region`` is given, a credential
     scoped to another region is refused as AWS does; None accepts any region.
-    The body is not checked here: see ``AuthResult.payload_mode``.
+    The body is not checked here: see ``AuthResult.payload_mode``. Legacy SigV2
+    requests (what boto3 and awscli presign by default) are verified too, with
+    ``signature_version`` 2 in the result.
     """
     assert now.tzinfo is not None, "now must be timezone-aware"
     headers = lowercase_headers(request.headers)
+    if _uses_sigv2(headers, request.query):
+        return verify_sigv2(request, lookup_secret, now)
     parsed = _parse_claim(headers, request.query)
     if parsed is None:
         return None
@@ -646,3 +643,107 @@ def verify_request(
     _check_request_time(claim, now.astimezone(UTC), expires_s)
     _check_headers_signed(headers, claim)
     return _check_signature(request, headers, claim, secret)
+
+
+# --------------------------------------------------------------------------- legacy SigV2
+#
+# boto3's generate_presigned_url and `aws s3 presign` still produce SigV2 query
+# URLs (AWSAccessKeyId, Signature, Expires) against a custom endpoint, so we
+# verify those, and the matching "Authorization: AWS AK:sig" header form. The
+# signature is base64 HMAC-SHA1 over: method, Content-MD5, Content-Type, Date (or
+# Expires), the x-amz-* headers, and the resource: the path as sent plus the
+# sub-resources below. Path-style only: a virtual-hosted request would need the
+# bucket from the Host header prepended to the resource.
+
+_SIGV2_SUBRESOURCES = frozenset({
+    "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory", "lifecycle",
+    "location", "logging", "metrics", "notification", "object-lock", "partNumber", "policy", "replication",
+    "requestPayment", "restore", "select", "select-type", "storageClass", "tagging", "torrent", "uploadId",
+    "uploads", "versionId", "versioning", "versions", "website", "response-cache-control",
+    "response-content-disposition", "response-content-encoding", "response-content-language",
+    "response-content-type", "response-expires",
+})
+
+
+def _uses_sigv2(headers: Mapping[str, str], query: Sequence[tuple[str, str]]) -> bool:
+    if "authorization" in headers:
+        return headers["authorization"].startswith("AWS ")
+    names = {name for name, _ in query}
+    return all(name in names for name in _SIGV2_QUERY_PARAMS) and "X-Amz-Algorithm" not in names
+
+
+def _sigv2_string_to_sign(request: SignedRequest, headers: Mapping[str, str], date: str) -> str:
+    query = dict(request.query)
+    amz = {name.lower(): value for name, value in query.items() if name.lower().startswith("x-amz-")}
+    amz.update((name, value) for name, value in headers.items() if name.startswith("x-amz-"))
+    subresources = sorted((name, value) for name, value in request.query if name in _SIGV2_SUBRESOURCES)
+    resource = request.raw_path.split("?", 1)[0] or "/"
+    if subresources:
+        resource += "?" + "&".join(f"{name}={value}" if value else name for name, value in subresources)
+    lines = [
+        request.method.upper(),
+        headers.get("content-md5", query.get("Content-MD5", "")).strip(),
+        headers.get("content-type", query.get("Content-Type", "")).strip(),
+        date,
+        *(f"{name}:{canonical_header_value(amz[name])}" for name in sorted(amz)),
+        resource,
+    ]
+    return "\n".join(lines)
+
+
+def _parse_sigv2_date(text: str) -> datetime:
+    """RFC 1123 as SigV2 specifies, or the ISO 8601 basic form some clients put in x-amz-date."""
+    if _AMZ_DATE_RE.fullmatch(text):
+        return _parse_amz_date(text, "x-amz-date")
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header") from None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sigv2_claim(request: SignedRequest, headers: Mapping[str, str], now: datetime) -> tuple[str, str, str]:
+    """(access key, signature, date line), with the request's time checked."""
+    if "authorization" in headers:
+        access_key, separator, signature = headers["authorization"][len("AWS "):].strip().rpartition(":")
+        if not separator or not access_key:
+            raise AuthorizationHeaderMalformed("The authorization header is malformed; expecting AWS AK:signature")
+        amz_date = headers.get("x-amz-date")
+        date_text = amz_date if amz_date is not None else headers.get("date")
+        if date_text is None:
+            raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        request_time = _parse_sigv2_date(date_text)
+        if abs(now - request_time) > timedelta(seconds=limits.request_time_skew_s_max):
+            raise RequestTimeTooSkewed(request_time, now, limits.request_time_skew_s_max)
+        # With x-amz-date present the Date line is empty: the signed time is x-amz-date's.
+        return access_key, signature, "" if amz_date is not None else headers.get("date", "")
+    query = dict(request.query)
+    expires_text = query["Expires"]
+    if not expires_text.isascii() or not expires_text.isdigit():
+        raise AuthorizationQueryParametersError("Invalid date (should be seconds since epoch): " + expires_text)
+    expires_at = datetime.fromtimestamp(int(expires_text), UTC)
+    if now > expires_at:
+        raise RequestExpired(expires_at, now)
+    # SigV2 has no upper bound; we hold it to SigV4's week so no URL lives forever.
+    if expires_at - now > timedelta(seconds=limits.presigned_expires_s_max):
+        raise AuthorizationQueryParametersError("Expires must be less than a week (in seconds) from now")
+    return query["AWSAccessKeyId"], query["Signature"], expires_text
+
+
+def verify_sigv2(request: SignedRequest, lookup_secret: SecretLookup, now: datetime) -> AuthResult:
+    """Verify a legacy SigV2 request (header or presigned query); verify_request routes here."""
+    headers = lowercase_headers(request.headers)
+    access_key, signature, date_line = _sigv2_claim(request, headers, now.astimezone(UTC))
+    secret = lookup_secret(access_key)
+    if secret is None:
+        raise InvalidAccessKeyId(access_key)
+    to_sign = _sigv2_string_to_sign(request, headers, date_line)
+    digest = hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8", "surrogateescape"), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode("ascii")
+    if not _same_signature(expected, signature):
+        raise SignatureDoesNotMatch(access_key, to_sign, signature)
+    return AuthResult(
+        access_key=access_key, region="", date_stamp="", amz_date="", signing_key=b"", seed_signature="",
+        payload_hash=UNSIGNED_PAYLOAD, payload_mode=PayloadMode.UNSIGNED, presigned="authorization" not in headers,
+        signed_headers=(), signature_version=2,
+    )
