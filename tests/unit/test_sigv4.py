@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
@@ -88,7 +88,7 @@ def make_s3(pinned_clock: None) -> Iterator[ClientFactory]:
             body = request.body.read() if hasattr(request.body, "read") else (request.body or b"")
             headers = {name: _text(value) for name, value in request.headers.items()}
             captured.append(Captured(_to_signed_request(request.method, request.url, headers), body))
-            return AWSResponse(request.url, 200, {}, _EmptyRaw())
+            return AWSResponse(request.url, 200, cast(Any, {}), _EmptyRaw())
 
         client = boto3.client(
             "s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",
