@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from proto import metadata_pb2, metadata_pb2_grpc
+from proto import datanode_pb2, datanode_pb2_grpc, metadata_pb2, metadata_pb2_grpc
 from tessera.cluster import CLUSTER_FILE
 
 status_call_timeout_s = 3.0
@@ -45,13 +45,27 @@ def collect(data_dir: Path) -> dict[str, Any]:
                           "state": "up" if _frontend_healthy(spec["address"]) else "down",
                           "pid": pids.get(spec["node_id"]), "bytes_used": None})
     for node in listed:
+        live = _node_info(node.address) if node.state != "down" else None
         nodes.append({"role": "datanode", "id": node.node_id, "zone": node.zone, "address": node.address,
-                      "state": node.state, "pid": pids.get(node.node_id), "bytes_used": node.used_bytes,
-                      "capacity_bytes": node.capacity_bytes})
+                      "state": node.state, "pid": pids.get(node.node_id),
+                      "bytes_used": live.used_bytes if live else node.used_bytes,
+                      "capacity_bytes": live.capacity_bytes if live else node.capacity_bytes,
+                      "chunk_count": live.chunk_count if live else None})
     report["bucket_count"] = meta.bucket_count if meta else None
     report["object_count"] = meta.object_count if meta else None
     report["gc_queue_length"] = meta.gc_queue_length if meta else None
     return report
+
+
+def _node_info(address: str) -> datanode_pb2.NodeInfoReply | None:
+    """Fresh figures straight from the datanode; heartbeats may be a second old."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply: datanode_pb2.NodeInfoReply = datanode_pb2_grpc.ChunkServiceStub(channel).NodeInfo(
+                datanode_pb2.NodeInfoRequest(), timeout=status_call_timeout_s)
+        except grpc.RpcError:
+            return None
+    return reply
 
 
 def _frontend_healthy(address: str) -> bool:
