@@ -47,7 +47,8 @@ def send(cluster: Any, method: str, path: str, body: bytes = b"", headers: Mappi
                 else _nothing():
             signer.add_auth(request)
     prepared = request.prepare()
-    response = _http.request(method, prepared.url, body=prepared.body if sent_body is None else sent_body, headers=dict(prepared.headers),
+    payload = prepared.body if sent_body is None else sent_body
+    response = _http.request(method, prepared.url, body=payload, headers=dict(prepared.headers),
                              retries=False, redirect=False)
     return RawResponse(response.status, dict(response.headers), response.data)
 
