@@ -107,8 +107,8 @@ class MetadataClient:
 
 def _translate(error: grpc.aio.AioRpcError) -> Exception:
     typed = METADATA_ERRORS.get(error_name(error.details()))
-    if typed is not None:
-        return typed(error.details() or "")
+    if typed is not None:  # details are "Name: message"; the S3 message is the part after the name
+        return typed((error.details() or "").split(":", 1)[-1].strip())
     if error.code() in RETRYABLE_CODES:
         log.warning("metadata unavailable code=%s details=%s", error.code().name, error.details())
         return _Retryable(f"{error.code().name}: {error.details()}")
