@@ -29,18 +29,31 @@ class ChunkLocation(_message.Message):
     def __init__(self, chunk_index: _Optional[int] = ..., node_id: _Optional[str] = ..., missing: _Optional[bool] = ...) -> None: ...
 
 class Part(_message.Message):
-    __slots__ = ("part_number", "size_bytes", "etag", "piece_size_max", "chunks")
+    __slots__ = ("part_number", "size_bytes", "etag", "piece_size_max", "chunks", "data_id", "last_modified_ns", "checksums")
+    class ChecksumsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PIECE_SIZE_MAX_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    DATA_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_MODIFIED_NS_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUMS_FIELD_NUMBER: _ClassVar[int]
     part_number: int
     size_bytes: int
     etag: str
     piece_size_max: int
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkLocation]
-    def __init__(self, part_number: _Optional[int] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ..., piece_size_max: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[ChunkLocation, _Mapping]]] = ...) -> None: ...
+    data_id: str
+    last_modified_ns: int
+    checksums: _containers.ScalarMap[str, str]
+    def __init__(self, part_number: _Optional[int] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ..., piece_size_max: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[ChunkLocation, _Mapping]]] = ..., data_id: _Optional[str] = ..., last_modified_ns: _Optional[int] = ..., checksums: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ObjectVersion(_message.Message):
     __slots__ = ("bucket", "key", "version_id", "size_bytes", "etag", "last_modified_ns", "content_type", "user_metadata", "headers", "checksums", "policy", "parts", "inline_data", "is_inline")
@@ -127,6 +140,44 @@ class Node(_message.Message):
     pid: int
     def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., address: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., last_heartbeat_ns: _Optional[int] = ..., state: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
+class MultipartUpload(_message.Message):
+    __slots__ = ("bucket", "key", "upload_id", "initiated_ns", "content_type", "user_metadata", "headers", "policy", "owner", "checksum_algorithm")
+    class UserMetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    INITIATED_NS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_METADATA_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    upload_id: str
+    initiated_ns: int
+    content_type: str
+    user_metadata: _containers.ScalarMap[str, str]
+    headers: _containers.ScalarMap[str, str]
+    policy: ErasurePolicy
+    owner: str
+    checksum_algorithm: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ..., initiated_ns: _Optional[int] = ..., content_type: _Optional[str] = ..., user_metadata: _Optional[_Mapping[str, str]] = ..., headers: _Optional[_Mapping[str, str]] = ..., policy: _Optional[_Union[ErasurePolicy, _Mapping]] = ..., owner: _Optional[str] = ..., checksum_algorithm: _Optional[str] = ...) -> None: ...
+
 class GcEntry(_message.Message):
     __slots__ = ("node_id", "chunk_id", "enqueued_ns")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -138,7 +189,7 @@ class GcEntry(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("now_ns", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done")
+    __slots__ = ("now_ns", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload")
     NOW_NS_FIELD_NUMBER: _ClassVar[int]
     CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
     DELETE_BUCKET_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +197,10 @@ class Command(_message.Message):
     DELETE_OBJECT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     GC_DONE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_PART_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    ABORT_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     now_ns: int
     create_bucket: CreateBucketRequest
     delete_bucket: DeleteBucketRequest
@@ -153,7 +208,11 @@ class Command(_message.Message):
     delete_object: DeleteObjectRequest
     heartbeat: HeartbeatRequest
     gc_done: GcDoneRequest
-    def __init__(self, now_ns: _Optional[int] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ...) -> None: ...
+    create_multipart_upload: CreateMultipartUploadRequest
+    upload_part: UploadPartRequest
+    complete_multipart_upload: CompleteMultipartUploadRequest
+    abort_multipart_upload: AbortMultipartUploadRequest
+    def __init__(self, now_ns: _Optional[int] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ...) -> None: ...
 
 class CreateBucketRequest(_message.Message):
     __slots__ = ("name", "region", "owner")
@@ -276,6 +335,136 @@ class ListObjectsReply(_message.Message):
     is_truncated: bool
     next_marker: str
     def __init__(self, entries: _Optional[_Iterable[_Union[ListObjectsEntry, _Mapping]]] = ..., is_truncated: _Optional[bool] = ..., next_marker: _Optional[str] = ...) -> None: ...
+
+class CreateMultipartUploadRequest(_message.Message):
+    __slots__ = ("upload",)
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    upload: MultipartUpload
+    def __init__(self, upload: _Optional[_Union[MultipartUpload, _Mapping]] = ...) -> None: ...
+
+class CreateMultipartUploadReply(_message.Message):
+    __slots__ = ("upload_id",)
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+
+class UploadPartRequest(_message.Message):
+    __slots__ = ("upload_id", "part")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PART_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    part: Part
+    def __init__(self, upload_id: _Optional[str] = ..., part: _Optional[_Union[Part, _Mapping]] = ...) -> None: ...
+
+class UploadPartReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CompletedPart(_message.Message):
+    __slots__ = ("part_number", "etag")
+    PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    part_number: int
+    etag: str
+    def __init__(self, part_number: _Optional[int] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class CompleteMultipartUploadRequest(_message.Message):
+    __slots__ = ("bucket", "key", "upload_id", "parts", "version_id", "part_bytes_min")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PART_BYTES_MIN_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    upload_id: str
+    parts: _containers.RepeatedCompositeFieldContainer[CompletedPart]
+    version_id: str
+    part_bytes_min: int
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ..., parts: _Optional[_Iterable[_Union[CompletedPart, _Mapping]]] = ..., version_id: _Optional[str] = ..., part_bytes_min: _Optional[int] = ...) -> None: ...
+
+class CompleteMultipartUploadReply(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: ObjectVersion
+    def __init__(self, version: _Optional[_Union[ObjectVersion, _Mapping]] = ...) -> None: ...
+
+class AbortMultipartUploadRequest(_message.Message):
+    __slots__ = ("bucket", "key", "upload_id")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    upload_id: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class AbortMultipartUploadReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUploadRequest(_message.Message):
+    __slots__ = ("bucket", "key", "upload_id")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    upload_id: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class GetUploadReply(_message.Message):
+    __slots__ = ("upload",)
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    upload: MultipartUpload
+    def __init__(self, upload: _Optional[_Union[MultipartUpload, _Mapping]] = ...) -> None: ...
+
+class ListPartsRequest(_message.Message):
+    __slots__ = ("bucket", "key", "upload_id", "part_number_marker", "max_parts")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PART_NUMBER_MARKER_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARTS_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    upload_id: str
+    part_number_marker: int
+    max_parts: int
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ..., part_number_marker: _Optional[int] = ..., max_parts: _Optional[int] = ...) -> None: ...
+
+class ListPartsReply(_message.Message):
+    __slots__ = ("upload", "parts", "is_truncated")
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    IS_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    upload: MultipartUpload
+    parts: _containers.RepeatedCompositeFieldContainer[Part]
+    is_truncated: bool
+    def __init__(self, upload: _Optional[_Union[MultipartUpload, _Mapping]] = ..., parts: _Optional[_Iterable[_Union[Part, _Mapping]]] = ..., is_truncated: _Optional[bool] = ...) -> None: ...
+
+class ListMultipartUploadsRequest(_message.Message):
+    __slots__ = ("bucket", "prefix", "key_marker", "upload_id_marker", "max_uploads")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    KEY_MARKER_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_MARKER_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPLOADS_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    prefix: str
+    key_marker: str
+    upload_id_marker: str
+    max_uploads: int
+    def __init__(self, bucket: _Optional[str] = ..., prefix: _Optional[str] = ..., key_marker: _Optional[str] = ..., upload_id_marker: _Optional[str] = ..., max_uploads: _Optional[int] = ...) -> None: ...
+
+class ListMultipartUploadsReply(_message.Message):
+    __slots__ = ("uploads", "is_truncated")
+    UPLOADS_FIELD_NUMBER: _ClassVar[int]
+    IS_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    uploads: _containers.RepeatedCompositeFieldContainer[MultipartUpload]
+    is_truncated: bool
+    def __init__(self, uploads: _Optional[_Iterable[_Union[MultipartUpload, _Mapping]]] = ..., is_truncated: _Optional[bool] = ...) -> None: ...
 
 class PlacementRequest(_message.Message):
     __slots__ = ("count",)

@@ -104,6 +104,41 @@ class MetadataServiceStub:
                 request_serializer=proto_dot_metadata__pb2.StatusRequest.SerializeToString,
                 response_deserializer=proto_dot_metadata__pb2.StatusReply.FromString,
                 _registered_method=True)
+        self.CreateMultipartUpload = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/CreateMultipartUpload',
+                request_serializer=proto_dot_metadata__pb2.CreateMultipartUploadRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.CreateMultipartUploadReply.FromString,
+                _registered_method=True)
+        self.UploadPart = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/UploadPart',
+                request_serializer=proto_dot_metadata__pb2.UploadPartRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.UploadPartReply.FromString,
+                _registered_method=True)
+        self.CompleteMultipartUpload = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/CompleteMultipartUpload',
+                request_serializer=proto_dot_metadata__pb2.CompleteMultipartUploadRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.CompleteMultipartUploadReply.FromString,
+                _registered_method=True)
+        self.AbortMultipartUpload = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/AbortMultipartUpload',
+                request_serializer=proto_dot_metadata__pb2.AbortMultipartUploadRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.AbortMultipartUploadReply.FromString,
+                _registered_method=True)
+        self.GetUpload = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/GetUpload',
+                request_serializer=proto_dot_metadata__pb2.GetUploadRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.GetUploadReply.FromString,
+                _registered_method=True)
+        self.ListParts = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/ListParts',
+                request_serializer=proto_dot_metadata__pb2.ListPartsRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.ListPartsReply.FromString,
+                _registered_method=True)
+        self.ListMultipartUploads = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/ListMultipartUploads',
+                request_serializer=proto_dot_metadata__pb2.ListMultipartUploadsRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.ListMultipartUploadsReply.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -193,6 +228,48 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateMultipartUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadPart(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteMultipartUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbortMultipartUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListParts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMultipartUploads(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -265,6 +342,41 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=proto_dot_metadata__pb2.StatusRequest.FromString,
                     response_serializer=proto_dot_metadata__pb2.StatusReply.SerializeToString,
+            ),
+            'CreateMultipartUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateMultipartUpload,
+                    request_deserializer=proto_dot_metadata__pb2.CreateMultipartUploadRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.CreateMultipartUploadReply.SerializeToString,
+            ),
+            'UploadPart': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadPart,
+                    request_deserializer=proto_dot_metadata__pb2.UploadPartRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.UploadPartReply.SerializeToString,
+            ),
+            'CompleteMultipartUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMultipartUpload,
+                    request_deserializer=proto_dot_metadata__pb2.CompleteMultipartUploadRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.CompleteMultipartUploadReply.SerializeToString,
+            ),
+            'AbortMultipartUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortMultipartUpload,
+                    request_deserializer=proto_dot_metadata__pb2.AbortMultipartUploadRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.AbortMultipartUploadReply.SerializeToString,
+            ),
+            'GetUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUpload,
+                    request_deserializer=proto_dot_metadata__pb2.GetUploadRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.GetUploadReply.SerializeToString,
+            ),
+            'ListParts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListParts,
+                    request_deserializer=proto_dot_metadata__pb2.ListPartsRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.ListPartsReply.SerializeToString,
+            ),
+            'ListMultipartUploads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMultipartUploads,
+                    request_deserializer=proto_dot_metadata__pb2.ListMultipartUploadsRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.ListMultipartUploadsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -645,6 +757,195 @@ class MetadataService:
             '/tessera.metadata.v1.MetadataService/Status',
             proto_dot_metadata__pb2.StatusRequest.SerializeToString,
             proto_dot_metadata__pb2.StatusReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateMultipartUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/CreateMultipartUpload',
+            proto_dot_metadata__pb2.CreateMultipartUploadRequest.SerializeToString,
+            proto_dot_metadata__pb2.CreateMultipartUploadReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadPart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/UploadPart',
+            proto_dot_metadata__pb2.UploadPartRequest.SerializeToString,
+            proto_dot_metadata__pb2.UploadPartReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteMultipartUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/CompleteMultipartUpload',
+            proto_dot_metadata__pb2.CompleteMultipartUploadRequest.SerializeToString,
+            proto_dot_metadata__pb2.CompleteMultipartUploadReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortMultipartUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/AbortMultipartUpload',
+            proto_dot_metadata__pb2.AbortMultipartUploadRequest.SerializeToString,
+            proto_dot_metadata__pb2.AbortMultipartUploadReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/GetUpload',
+            proto_dot_metadata__pb2.GetUploadRequest.SerializeToString,
+            proto_dot_metadata__pb2.GetUploadReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListParts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/ListParts',
+            proto_dot_metadata__pb2.ListPartsRequest.SerializeToString,
+            proto_dot_metadata__pb2.ListPartsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMultipartUploads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/ListMultipartUploads',
+            proto_dot_metadata__pb2.ListMultipartUploadsRequest.SerializeToString,
+            proto_dot_metadata__pb2.ListMultipartUploadsReply.FromString,
             options,
             channel_credentials,
             insecure,
