@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint unit integration chaos clean
+.PHONY: up test lint unit integration clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,10 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit tests/test_tidy.py
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
 
 clean:
 	rm -rf $(VENV) build *.egg-info

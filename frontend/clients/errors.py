@@ -27,6 +27,22 @@ class TooManyBuckets(BackendError):
     pass
 
 
+class NoSuchUpload(BackendError):
+    pass
+
+
+class InvalidPart(BackendError):
+    pass
+
+
+class InvalidPartOrder(BackendError):
+    pass
+
+
+class EntityTooSmall(BackendError):
+    pass
+
+
 class InsufficientNodes(BackendError):
     """Metadata cannot place a stripe: too few datanodes or zones."""
 
@@ -52,5 +68,6 @@ class ChunkUnavailable(BackendError):
 METADATA_ERRORS: dict[str, type[BackendError]] = {
     cls.__name__: cls
     for cls in (NoSuchBucket, NoSuchKey, BucketAlreadyOwnedByYou, BucketNotEmpty, InsufficientNodes, TooManyBuckets,
+                NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall,
                 InvalidArgument)
 }

@@ -94,6 +94,33 @@ class MetadataClient:
                                         start_after=start_after, max_keys=max_keys)
         return await self._call(self._stub.ListObjects, request)
 
+    async def create_multipart_upload(self, upload: pb.MultipartUpload) -> None:
+        await self._call(self._stub.CreateMultipartUpload, pb.CreateMultipartUploadRequest(upload=upload))
+
+    async def upload_part(self, upload_id: str, part: pb.Part) -> None:
+        await self._call(self._stub.UploadPart, pb.UploadPartRequest(upload_id=upload_id, part=part))
+
+    async def complete_multipart_upload(self, request: pb.CompleteMultipartUploadRequest) -> pb.ObjectVersion:
+        reply: pb.CompleteMultipartUploadReply = await self._call(self._stub.CompleteMultipartUpload, request)
+        return reply.version
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        request = pb.AbortMultipartUploadRequest(bucket=bucket, key=key, upload_id=upload_id)
+        await self._call(self._stub.AbortMultipartUpload, request)
+
+    async def get_upload(self, bucket: str, key: str, upload_id: str) -> pb.MultipartUpload:
+        request = pb.GetUploadRequest(bucket=bucket, key=key, upload_id=upload_id)
+        reply: pb.GetUploadReply = await self._call(self._stub.GetUpload, request)
+        return reply.upload
+
+    async def list_parts(self, request: pb.ListPartsRequest) -> pb.ListPartsReply:
+        reply: pb.ListPartsReply = await self._call(self._stub.ListParts, request)
+        return reply
+
+    async def list_multipart_uploads(self, request: pb.ListMultipartUploadsRequest) -> pb.ListMultipartUploadsReply:
+        reply: pb.ListMultipartUploadsReply = await self._call(self._stub.ListMultipartUploads, request)
+        return reply
+
     async def placement(self, count: int) -> list[pb.Node]:
         request = pb.PlacementRequest(count=count)
         reply: pb.PlacementReply = await self._call(self._stub.Placement, request)

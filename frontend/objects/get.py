@@ -82,7 +82,7 @@ class StripeReader:
                 continue
             self._active[location.chunk_index] = ChunkReader(
                 self._pool, location.node_id, node.address,
-                chunk_id(self._version_id, self._part.part_number, location.chunk_index),
+                chunk_id(self._part.data_id or self._version_id, self._part.part_number, location.chunk_index),
                 stripe, self._last - stripe + 1)
             return location.chunk_index
         return None
@@ -132,7 +132,7 @@ async def read_range(pool: DatanodePool, directory: NodeDirectory, version: pb.O
     for part in version.parts:
         part_first, part_last = part_offset, part_offset + part.size_bytes - 1
         part_offset += part.size_bytes
-        if part_last < byte_range.first or part_first > byte_range.last:
+        if part.size_bytes == 0 or part_last < byte_range.first or part_first > byte_range.last:
             continue
         local_first = max(byte_range.first, part_first) - part_first
         local_last = min(byte_range.last, part_last) - part_first

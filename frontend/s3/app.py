@@ -22,7 +22,7 @@ from frontend.clients.metadata import MetadataClient
 from frontend.config import FrontendConfig
 from frontend.objects.nodes import NodeDirectory
 from frontend.objects.put import ObjectWriter
-from frontend.s3 import bucket_handlers, errors, object_handlers, router, xml
+from frontend.s3 import bucket_handlers, errors, multipart_handlers, object_handlers, router, xml
 from frontend.s3.auth import authenticate
 from frontend.s3.context import S3Context
 from frontend.s3.sigv4 import AuthResult
@@ -44,6 +44,12 @@ HANDLERS: dict[type[router.Endpoint], Handler] = {
     router.GetObject: object_handlers.get_object,
     router.HeadObject: object_handlers.head_object,
     router.DeleteObject: object_handlers.delete_object,
+    router.CreateMultipartUpload: multipart_handlers.create_multipart_upload,
+    router.UploadPart: multipart_handlers.upload_part,
+    router.CompleteMultipartUpload: multipart_handlers.complete_multipart_upload,
+    router.AbortMultipartUpload: multipart_handlers.abort_multipart_upload,
+    router.ListParts: multipart_handlers.list_parts,
+    router.ListMultipartUploads: multipart_handlers.list_multipart_uploads,
 }
 CONTEXT_KEY = web.AppKey("s3_context", S3Context)
 REQUEST_ID_KEY = "tessera_request_id"

@@ -33,6 +33,8 @@ BucketAlreadyOwnedByYou = _error(
     "BucketAlreadyOwnedByYou", 409,
     "Your previous request to create the named bucket succeeded and you already own it.")
 BucketNotEmpty = _error("BucketNotEmpty", 409, "The bucket you tried to delete is not empty")
+EntityTooSmall = _error("EntityTooSmall", 400,
+                        "Your proposed upload is smaller than the minimum allowed object size.")
 EntityTooLarge = _error("EntityTooLarge", 400,
                         "Your proposed upload exceeds the maximum allowed object size.")
 IncompleteBody = _error("IncompleteBody", 400,
@@ -43,6 +45,10 @@ InvalidAccessKeyId = _error("InvalidAccessKeyId", 403,
 InvalidArgument = _error("InvalidArgument", 400, "Invalid Argument")
 InvalidBucketName = _error("InvalidBucketName", 400, "The specified bucket is not valid.")
 InvalidDigest = _error("InvalidDigest", 400, "The Content-MD5 you specified is not valid.")
+InvalidPart = _error("InvalidPart", 400, "One or more of the specified parts could not be found. The part may not "
+                     "have been uploaded, or the specified entity tag may not match the part's entity tag.")
+InvalidPartOrder = _error("InvalidPartOrder", 400,
+                          "The list of parts was not in ascending order. Parts must be ordered by part number.")
 InvalidRange = _error("InvalidRange", 416, "The requested range is not satisfiable")
 InvalidRequest = _error("InvalidRequest", 400, "Invalid Request")
 KeyTooLongError = _error("KeyTooLongError", 400, "Your key is too long")
@@ -54,6 +60,8 @@ MethodNotAllowed = _error("MethodNotAllowed", 405, "The specified method is not 
 MissingContentLength = _error("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
 MissingSecurityHeader = _error("MissingSecurityHeader", 400, "Your request is missing a required header.")
 NoSuchBucket = _error("NoSuchBucket", 404, "The specified bucket does not exist")
+NoSuchUpload = _error("NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID might "
+                      "be invalid, or the multipart upload might have been aborted or completed.")
 NoSuchKey = _error("NoSuchKey", 404, "The specified key does not exist.")
 NotImplemented_ = _error("NotImplemented", 501,
                          "A header or query you provided requested a function that is not implemented.")
@@ -77,6 +85,10 @@ BACKEND_ERRORS: dict[type[Exception], type[S3Error]] = {
     backend.BucketNotEmpty: BucketNotEmpty,
     backend.InvalidArgument: InvalidArgument,
     backend.TooManyBuckets: TooManyBuckets,
+    backend.NoSuchUpload: NoSuchUpload,
+    backend.InvalidPart: InvalidPart,
+    backend.InvalidPartOrder: InvalidPartOrder,
+    backend.EntityTooSmall: EntityTooSmall,
     backend.InsufficientNodes: ServiceUnavailable,
     backend.MetadataUnavailable: ServiceUnavailable,
     backend.ChunkUnavailable: ServiceUnavailable,

@@ -48,12 +48,25 @@ def parse_put_headers(headers: Mapping[str, str]) -> ObjectHeaders:
         raise errors.MetadataTooLarge(f"Your metadata headers exceed the maximum allowed metadata size "
                                       f"({size} > {limits.user_metadata_bytes_max} bytes)")
     stored = {name: headers[name] for name in STORED_HEADERS if name in headers}
+    encoding = _without_aws_chunked(stored.get("content-encoding", ""))
+    if encoding:
+        stored["content-encoding"] = encoding
+    else:  # aws-chunked describes the upload's framing, not the object: S3 does not keep it
+        stored.pop("content-encoding", None)
     return ObjectHeaders(
         content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
         user_metadata=user_metadata,
         stored=stored,
         content_md5=parse_content_md5(headers.get("content-md5")),
     )
+
+
+def _without_aws_chunked(encoding: str) -> str:
+    """
+    >>> _without_aws_chunked("aws-chunked,gzip")
+    'gzip'
+    """
+    return ",".join(part.strip() for part in encoding.split(",") if part.strip() and part.strip() != "aws-chunked")
 
 
 def parse_content_md5(value: str | None) -> bytes | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -22,20 +22,28 @@ from proto import metadata_pb2 as pb
 async def put_object(request: web.Request, endpoint: router.Endpoint, ctx: S3Context,
                      auth: AuthResult) -> web.StreamResponse:
     check_key(endpoint.key)
+    if "x-amz-copy-source" in request.headers:
+        raise errors.NotImplemented_("CopyObject is not implemented yet")
     headers = parse_put_headers(request.headers)
     body = RequestBody.open(request, auth)
-
-    def before_commit(digest: BodyDigest) -> Mapping[str, str]:
-        body.check_complete(digest.size_bytes)
-        if headers.content_md5 is not None and bytes.fromhex(digest.md5_hex) != headers.content_md5:
-            raise errors.BadDigest()
-        return body.verified_checksums()
-
+    before_commit = body_validator(body, headers.content_md5)
     put = PutRequest(bucket=endpoint.bucket, key=endpoint.key, content_type=headers.content_type,
                      user_metadata=headers.user_metadata, headers=headers.stored)
     await ctx.metadata.head_bucket(endpoint.bucket)  # fail fast, before reading a body
     version = await ctx.writer.put(put, body.chunks(), body.hashers, before_commit)
     return web.Response(status=200, headers={"ETag": f'"{version.etag}"', **checksum_response_headers(version)})
+
+
+def body_validator(body: RequestBody, content_md5: bytes | None) -> Callable[[BodyDigest], Mapping[str, str]]:
+    """What runs after the last byte and before any commit: every promise the client made about the body."""
+
+    def before_commit(digest: BodyDigest) -> Mapping[str, str]:
+        body.check_complete(digest.size_bytes)
+        if content_md5 is not None and bytes.fromhex(digest.md5_hex) != content_md5:
+            raise errors.BadDigest()
+        return body.verified_checksums()
+
+    return before_commit
 
 
 def check_preconditions(request: web.Request, version: pb.ObjectVersion) -> int | None:

@@ -47,6 +47,26 @@ class GetObject(Endpoint): ...
 class HeadObject(Endpoint): ...
 @dataclass(frozen=True, slots=True)
 class DeleteObject(Endpoint): ...
+@dataclass(frozen=True, slots=True)
+class ListMultipartUploads(Endpoint): ...
+
+
+@dataclass(frozen=True, slots=True)
+class UploadEndpoint(Endpoint):
+    upload_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMultipartUpload(Endpoint): ...
+@dataclass(frozen=True, slots=True)
+class UploadPart(UploadEndpoint):
+    part_number_text: str = ""  # validated by the handler: InvalidArgument names the bad value
+@dataclass(frozen=True, slots=True)
+class CompleteMultipartUpload(UploadEndpoint): ...
+@dataclass(frozen=True, slots=True)
+class AbortMultipartUpload(UploadEndpoint): ...
+@dataclass(frozen=True, slots=True)
+class ListParts(UploadEndpoint): ...
 
 
 # Sub-resources we do not serve yet: answering NotImplemented beats misreading them as object calls.
@@ -54,7 +74,7 @@ UNSUPPORTED_SUBRESOURCES = frozenset({
     "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
     "encryption", "object-lock", "retention", "legal-hold", "requestPayment", "accelerate", "analytics",
     "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "torrent",
-    "restore", "select", "uploads", "uploadId", "versions", "attributes", "policyStatus", "versionId",
+    "restore", "select", "versions", "attributes", "policyStatus", "versionId",
 })
 
 
@@ -92,13 +112,35 @@ def route(method: str, raw_path: str, query: Mapping[str, str], host_bucket: str
         raise errors.MethodNotAllowed()
     if not key:
         return _bucket_endpoint(method, bucket, query)
+    if "uploadId" in query or "uploads" in query:
+        return _upload_endpoint(method, bucket, key, query)
+    if "partNumber" in query:
+        raise errors.NotImplemented_("partNumber is not implemented outside multipart uploads")
     factory = {"PUT": PutObject, "GET": GetObject, "HEAD": HeadObject, "DELETE": DeleteObject}.get(method)
     if factory is None:
         raise errors.MethodNotAllowed()
     return factory(bucket, key)
 
 
+def _upload_endpoint(method: str, bucket: str, key: str, query: Mapping[str, str]) -> Endpoint:
+    if "uploads" in query:
+        if method == "POST":
+            return CreateMultipartUpload(bucket, key)
+        raise errors.MethodNotAllowed()
+    upload_id = query["uploadId"]
+    if method == "PUT" and "partNumber" in query:
+        return UploadPart(bucket, key, upload_id, query["partNumber"])
+    factory = {"POST": CompleteMultipartUpload, "DELETE": AbortMultipartUpload, "GET": ListParts}.get(method)
+    if factory is None:
+        raise errors.MethodNotAllowed()
+    return factory(bucket, key, upload_id)
+
+
 def _bucket_endpoint(method: str, bucket: str, query: Mapping[str, str]) -> Endpoint:
+    if "versioning" in query and method != "GET":
+        raise errors.NotImplemented_("PutBucketVersioning is not implemented yet")
+    if method == "GET" and "uploads" in query:
+        return ListMultipartUploads(bucket)
     if method == "GET":
         if "location" in query:
             return GetBucketLocation(bucket)
