@@ -32,8 +32,8 @@ class BucketAlreadyOwnedByYou(MetadataError):
 
 
 class BucketNotEmpty(MetadataError):
-    def __init__(self, bucket: str) -> None:
-        super().__init__(f"bucket {bucket!r} is not empty")
+    def __init__(self, bucket: str, detail: str = "") -> None:
+        super().__init__(f"bucket {bucket!r} is not empty" + (f": {detail}" if detail else ""))
         self.bucket = bucket
 
 
@@ -41,6 +41,39 @@ class TooManyBuckets(MetadataError):
     def __init__(self, buckets_max: int) -> None:
         super().__init__(f"the cluster already holds the maximum of {buckets_max} buckets")
         self.buckets_max = buckets_max
+
+
+class NoSuchUpload(MetadataError):
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id!r} does not exist (never created, completed or aborted)")
+        self.upload_id = upload_id
+
+
+class InvalidPart(MetadataError):
+    """CompleteMultipartUpload lists a part that was never uploaded or whose etag differs."""
+
+    def __init__(self, part_number: int, reason: str) -> None:
+        super().__init__(f"part {part_number}: {reason}")
+        self.part_number = part_number
+
+
+class InvalidPartOrder(MetadataError):
+    """CompleteMultipartUpload lists part numbers that are not strictly ascending."""
+
+    def __init__(self, part_number: int, previous_part_number: int) -> None:
+        super().__init__(f"part {part_number} is listed after part {previous_part_number}")
+        self.part_number = part_number
+        self.previous_part_number = previous_part_number
+
+
+class EntityTooSmall(MetadataError):
+    """A part other than the last one of a completed upload is below the minimum part size."""
+
+    def __init__(self, part_number: int, size_bytes: int, part_bytes_min: int) -> None:
+        super().__init__(f"part {part_number} is {size_bytes} bytes; all but the last need {part_bytes_min}")
+        self.part_number = part_number
+        self.size_bytes = size_bytes
+        self.part_bytes_min = part_bytes_min
 
 
 class InsufficientNodes(MetadataError):

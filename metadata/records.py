@@ -9,6 +9,8 @@ Worked example:
     b'o/photos\\x002024/a.jpg'
     >>> prefix_end(b"o/photos\\x002024/")
     b'o/photos\\x0020240'
+    >>> part_key("u1", 2)
+    b'p/u1\\x00\\x00\\x00\\x00\\x02'
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ bucket_prefix: Final = b"b/"
 object_prefix_root: Final = b"o/"
 node_prefix: Final = b"n/"
 gc_prefix_root: Final = b"g/"
+upload_prefix: Final = b"u/"
+upload_index_prefix_root: Final = b"U/"
+part_prefix_root: Final = b"p/"
 applied_index_key: Final = b"s/applied_index"
 object_count_key: Final = b"s/object_count"
 bucket_count_key: Final = b"s/bucket_count"
@@ -58,6 +63,35 @@ def gc_prefix(node_id: str) -> bytes:
 def gc_key(entry: metadata_pb2.GcEntry) -> bytes:
     """Entries of one node sort by enqueue time, so "older than" is a prefix of the scan."""
     return gc_prefix(entry.node_id) + entry.enqueued_ns.to_bytes(8, "big") + entry.chunk_id.encode()
+
+
+def upload_key(upload_id: str) -> bytes:
+    return upload_prefix + upload_id.encode()
+
+
+def upload_index_prefix(bucket: str, key: str | None = None) -> bytes:
+    """Index entries of one bucket (and, given `key`, of that key only: keys never contain NUL)."""
+    prefix = upload_index_prefix_root + bucket.encode() + b"\x00"
+    return prefix if key is None else prefix + key.encode() + b"\x00"
+
+
+def upload_index_key(upload: metadata_pb2.MultipartUpload) -> bytes:
+    """Uploads of a bucket sort by (key, initiated_ns, upload_id): S3's ListMultipartUploads order."""
+    return (
+        upload_index_prefix(upload.bucket, upload.key)
+        + upload.initiated_ns.to_bytes(8, "big")
+        + upload.upload_id.encode()
+    )
+
+
+def part_prefix(upload_id: str) -> bytes:
+    """All parts of one upload; upload ids never contain NUL."""
+    return part_prefix_root + upload_id.encode() + b"\x00"
+
+
+def part_key(upload_id: str, part_number: int) -> bytes:
+    """Parts sort by number: 4 bytes big-endian (part numbers are 1..10,000)."""
+    return part_prefix(upload_id) + part_number.to_bytes(4, "big")
 
 
 def prefix_end(prefix: bytes) -> bytes | None:

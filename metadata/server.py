@@ -40,6 +40,10 @@ status_codes: Final[dict[type[errors.MetadataError], grpc.StatusCode]] = {
     errors.TooManyBuckets: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.InsufficientNodes: grpc.StatusCode.UNAVAILABLE,
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NoSuchUpload: grpc.StatusCode.NOT_FOUND,
+    errors.InvalidPart: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.InvalidPartOrder: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.EntityTooSmall: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -98,6 +102,30 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         command = metadata_pb2.Command(gc_done=request)
         return await self._propose(context, command, metadata_pb2.GcDoneReply)
 
+    async def CreateMultipartUpload(
+        self, request: metadata_pb2.CreateMultipartUploadRequest, context: Context
+    ) -> metadata_pb2.CreateMultipartUploadReply:
+        command = metadata_pb2.Command(create_multipart_upload=request)
+        return await self._propose(context, command, metadata_pb2.CreateMultipartUploadReply)
+
+    async def UploadPart(
+        self, request: metadata_pb2.UploadPartRequest, context: Context
+    ) -> metadata_pb2.UploadPartReply:
+        command = metadata_pb2.Command(upload_part=request)
+        return await self._propose(context, command, metadata_pb2.UploadPartReply)
+
+    async def CompleteMultipartUpload(
+        self, request: metadata_pb2.CompleteMultipartUploadRequest, context: Context
+    ) -> metadata_pb2.CompleteMultipartUploadReply:
+        command = metadata_pb2.Command(complete_multipart_upload=request)
+        return await self._propose(context, command, metadata_pb2.CompleteMultipartUploadReply)
+
+    async def AbortMultipartUpload(
+        self, request: metadata_pb2.AbortMultipartUploadRequest, context: Context
+    ) -> metadata_pb2.AbortMultipartUploadReply:
+        command = metadata_pb2.Command(abort_multipart_upload=request)
+        return await self._propose(context, command, metadata_pb2.AbortMultipartUploadReply)
+
     # ---- queries ---------------------------------------------------------------------
 
     async def HeadBucket(self, request: metadata_pb2.BucketRequest, context: Context) -> metadata_pb2.BucketReply:
@@ -128,6 +156,36 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         def read() -> metadata_pb2.ListObjectsReply:
             return self._state_machine.list_objects(
                 request.bucket, request.prefix, request.delimiter, request.start_after, max_keys
+            )
+
+        return await self._read(context, read)
+
+    async def GetUpload(self, request: metadata_pb2.GetUploadRequest, context: Context) -> metadata_pb2.GetUploadReply:
+        def read() -> metadata_pb2.GetUploadReply:
+            upload = self._state_machine.get_upload(request.bucket, request.key, request.upload_id)
+            return metadata_pb2.GetUploadReply(upload=upload)
+
+        return await self._read(context, read)
+
+    async def ListParts(self, request: metadata_pb2.ListPartsRequest, context: Context) -> metadata_pb2.ListPartsReply:
+        # As for ListObjects, max_parts 0 (proto3 "unset") means the default page.
+        max_parts = min(request.max_parts or limits.list_parts_default, limits.list_parts_max)
+
+        def read() -> metadata_pb2.ListPartsReply:
+            return self._state_machine.list_parts(
+                request.bucket, request.key, request.upload_id, request.part_number_marker, max_parts
+            )
+
+        return await self._read(context, read)
+
+    async def ListMultipartUploads(
+        self, request: metadata_pb2.ListMultipartUploadsRequest, context: Context
+    ) -> metadata_pb2.ListMultipartUploadsReply:
+        max_uploads = min(request.max_uploads or limits.list_uploads_default, limits.list_uploads_max)
+
+        def read() -> metadata_pb2.ListMultipartUploadsReply:
+            return self._state_machine.list_multipart_uploads(
+                request.bucket, request.prefix, request.key_marker, request.upload_id_marker, max_uploads
             )
 
         return await self._read(context, read)

@@ -15,6 +15,10 @@ I/O besides this database. That is what lets Raft replicas apply the same log an
 byte-identical. A command that fails validation still consumes its index (only the applied
 index is written) and raises its `MetadataError`: the failure is the command's outcome.
 
+Multipart uploads (`u/`, `U/`, `p/` records; rules in metadata.multipart) follow the same
+discipline: ids (upload_id, a part's data_id, the completed version_id) are chosen by the
+proposer, never here, and every chunk a command orphans is enqueued for GC in its batch.
+
 Reads (`get_object`, `list_objects`, ...) go straight to the database; they see the state
 after some prefix of the log, never a partial command, because each command is one batch.
 See metadata/FORMAT.md for the key layout.
@@ -32,7 +36,7 @@ from typing import TypeAlias, cast
 from google.protobuf.message import DecodeError
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
-from metadata import limits, records
+from metadata import limits, multipart, records
 from metadata.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -40,6 +44,7 @@ from metadata.errors import (
     MetadataError,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchUpload,
     TooManyBuckets,
 )
 from metadata.listing import list_objects
@@ -54,6 +59,10 @@ Reply: TypeAlias = (
     | metadata_pb2.DeleteObjectReply
     | metadata_pb2.HeartbeatReply
     | metadata_pb2.GcDoneReply
+    | metadata_pb2.CreateMultipartUploadReply
+    | metadata_pb2.UploadPartReply
+    | metadata_pb2.CompleteMultipartUploadReply
+    | metadata_pb2.AbortMultipartUploadReply
 )
 
 # S3 bucket naming (the structural part): 3..63 of [a-z0-9.-], alphanumeric at both ends.
@@ -126,7 +135,7 @@ class StateMachine:
             case "create_bucket":
                 return self._create_bucket(command.create_bucket, now_ns, changes)
             case "delete_bucket":
-                return self._delete_bucket(command.delete_bucket, changes)
+                return self._delete_bucket(command.delete_bucket, now_ns, changes)
             case "put_object":
                 return self._put_object(command.put_object, now_ns, changes)
             case "delete_object":
@@ -135,6 +144,14 @@ class StateMachine:
                 return self._heartbeat(command.heartbeat, now_ns, changes)
             case "gc_done":
                 return self._gc_done(command.gc_done, changes)
+            case "create_multipart_upload":
+                return self._create_multipart_upload(command.create_multipart_upload, now_ns, changes)
+            case "upload_part":
+                return self._upload_part(command.upload_part, now_ns, changes)
+            case "complete_multipart_upload":
+                return self._complete_multipart_upload(command.complete_multipart_upload, now_ns, changes)
+            case "abort_multipart_upload":
+                return self._abort_multipart_upload(command.abort_multipart_upload, now_ns, changes)
             case _:
                 raise InvalidArgument("command carries no known operation")
 
@@ -167,14 +184,36 @@ class StateMachine:
         return metadata_pb2.CreateBucketReply(created=True)
 
     def _delete_bucket(
-        self, request: metadata_pb2.DeleteBucketRequest, changes: _Changes
+        self, request: metadata_pb2.DeleteBucketRequest, now_ns: int, changes: _Changes
     ) -> metadata_pb2.DeleteBucketReply:
+        """S3 deletes a bucket that holds no objects; its in-progress uploads are aborted with it."""
         self.head_bucket(request.name)
         for _ in self._scan(records.object_prefix(request.name)):
             raise BucketNotEmpty(request.name)
+        uploads = self._bucket_uploads(request.name)
+        for upload, parts in uploads:
+            self._discard_upload(upload, parts, set(), now_ns, changes)
         changes.batch.delete(records.bucket_key(request.name))
         changes.bucket_delta -= 1
         return metadata_pb2.DeleteBucketReply()
+
+    def _bucket_uploads(self, bucket: str) -> list[tuple[metadata_pb2.MultipartUpload, list[metadata_pb2.Part]]]:
+        """Every upload of `bucket` with its parts, or BucketNotEmpty beyond the batch bound."""
+        found: list[tuple[metadata_pb2.MultipartUpload, list[metadata_pb2.Part]]] = []
+        record_count = 0
+        for key, raw in self._scan(records.upload_index_prefix(bucket)):
+            upload = records.decode(raw, metadata_pb2.MultipartUpload, key)
+            found.append((upload, []))
+            record_count += 1
+            for part in multipart.stored_parts(self._db, upload.upload_id):
+                found[-1][1].append(part)
+                record_count += 1
+                if record_count > limits.delete_bucket_upload_records_max:
+                    break
+            if record_count > limits.delete_bucket_upload_records_max:
+                bound = limits.delete_bucket_upload_records_max
+                raise BucketNotEmpty(bucket, f"over {bound} multipart upload records; abort its uploads first")
+        return found
 
     def _put_object(
         self, request: metadata_pb2.PutObjectRequest, now_ns: int, changes: _Changes
@@ -187,6 +226,11 @@ class StateMachine:
             raise InvalidArgument("version_id must not be empty")
         if version.last_modified_ns == 0:
             version.last_modified_ns = now_ns
+        self._replace_version(version, now_ns, changes)
+        return metadata_pb2.PutObjectReply(version_id=version.version_id)
+
+    def _replace_version(self, version: metadata_pb2.ObjectVersion, now_ns: int, changes: _Changes) -> None:
+        """Make `version` the current one of its key; the replaced version's chunks go to GC."""
         key = records.object_key(version.bucket, version.key)
         current = self._get_version(key)
         if current is None:
@@ -195,7 +239,6 @@ class StateMachine:
             # A retried PutObject may carry the same version: never collect chunks still in use.
             self._enqueue_gc(_chunk_ids(current) - _chunk_ids(version), now_ns, changes)
         changes.batch.put(key, records.encode(version))
-        return metadata_pb2.PutObjectReply(version_id=version.version_id)
 
     def _delete_object(
         self, request: metadata_pb2.DeleteObjectRequest, now_ns: int, changes: _Changes
@@ -237,6 +280,105 @@ class StateMachine:
             changes.gc_delta -= 1
         return metadata_pb2.GcDoneReply()
 
+    def _create_multipart_upload(
+        self, request: metadata_pb2.CreateMultipartUploadRequest, now_ns: int, changes: _Changes
+    ) -> metadata_pb2.CreateMultipartUploadReply:
+        upload = metadata_pb2.MultipartUpload()
+        upload.CopyFrom(request.upload)
+        self.head_bucket(upload.bucket)
+        _check_key(upload.key)
+        if "\x00" in upload.key:
+            raise InvalidArgument("a multipart upload key must not contain NUL")  # the U/ index relies on it
+        _check_id("upload_id", upload.upload_id, limits.upload_id_bytes_max)
+        existing = self._get_upload(upload.upload_id)
+        if existing is not None:
+            # The proposer picks fresh ids, so a known id is a retried command: answer it again.
+            if (existing.bucket, existing.key) != (upload.bucket, upload.key):
+                raise InvalidArgument(f"upload_id {upload.upload_id!r} is already in use")
+            return metadata_pb2.CreateMultipartUploadReply(upload_id=upload.upload_id)
+        if upload.initiated_ns == 0:
+            upload.initiated_ns = now_ns
+        changes.batch.put(records.upload_key(upload.upload_id), records.encode(upload))
+        changes.batch.put(records.upload_index_key(upload), records.encode(upload))
+        return metadata_pb2.CreateMultipartUploadReply(upload_id=upload.upload_id)
+
+    def _upload_part(
+        self, request: metadata_pb2.UploadPartRequest, now_ns: int, changes: _Changes
+    ) -> metadata_pb2.UploadPartReply:
+        part = metadata_pb2.Part()
+        part.CopyFrom(request.part)
+        if self._get_upload(request.upload_id) is None:
+            raise NoSuchUpload(request.upload_id)
+        if not 1 <= part.part_number <= limits.part_number_max:
+            raise InvalidArgument(f"part_number must be within 1..{limits.part_number_max}")
+        # A part's chunks are written before the version id exists, so they need their own name.
+        _check_id("data_id", part.data_id, limits.data_id_bytes_max)
+        if not multipart.is_md5_hex(part.etag):
+            raise InvalidArgument("a part's etag must be 32 lowercase hex digits (its MD5)")
+        if part.last_modified_ns == 0:
+            part.last_modified_ns = now_ns
+        key = records.part_key(request.upload_id, part.part_number)
+        raw = self._get(key)
+        if raw is not None:
+            # Same data_id means a retried command: the difference is empty and nothing is collected.
+            replaced = records.decode(raw, metadata_pb2.Part, key)
+            self._enqueue_gc(multipart.part_chunk_ids(replaced) - multipart.part_chunk_ids(part), now_ns, changes)
+        changes.batch.put(key, records.encode(part))
+        return metadata_pb2.UploadPartReply()
+
+    def _complete_multipart_upload(
+        self, request: metadata_pb2.CompleteMultipartUploadRequest, now_ns: int, changes: _Changes
+    ) -> metadata_pb2.CompleteMultipartUploadReply:
+        upload = self.get_upload(request.bucket, request.key, request.upload_id)
+        if not request.version_id:
+            raise InvalidArgument("version_id must not be empty")
+        stored = list(multipart.stored_parts(self._db, upload.upload_id))
+        chosen = multipart.select_parts(
+            request.parts, {part.part_number: part for part in stored}, request.part_bytes_min
+        )
+        version = metadata_pb2.ObjectVersion(
+            bucket=upload.bucket,
+            key=upload.key,
+            version_id=request.version_id,
+            size_bytes=sum(part.size_bytes for part in chosen),
+            etag=multipart.multipart_etag([part.etag for part in chosen]),
+            last_modified_ns=now_ns,
+            content_type=upload.content_type,
+            user_metadata=upload.user_metadata,
+            headers=upload.headers,
+            policy=upload.policy,
+            parts=chosen,
+        )
+        self._replace_version(version, now_ns, changes)
+        self._discard_upload(upload, stored, {part.part_number for part in chosen}, now_ns, changes)
+        return metadata_pb2.CompleteMultipartUploadReply(version=version)
+
+    def _abort_multipart_upload(
+        self, request: metadata_pb2.AbortMultipartUploadRequest, now_ns: int, changes: _Changes
+    ) -> metadata_pb2.AbortMultipartUploadReply:
+        upload = self.get_upload(request.bucket, request.key, request.upload_id)
+        stored = list(multipart.stored_parts(self._db, upload.upload_id))
+        self._discard_upload(upload, stored, set(), now_ns, changes)
+        return metadata_pb2.AbortMultipartUploadReply()
+
+    def _discard_upload(
+        self,
+        upload: metadata_pb2.MultipartUpload,
+        parts: list[metadata_pb2.Part],
+        kept_part_numbers: set[int],
+        now_ns: int,
+        changes: _Changes,
+    ) -> None:
+        """Delete the upload's records; chunks of parts not kept (by a completed version) go to GC."""
+        changes.batch.delete(records.upload_key(upload.upload_id))
+        changes.batch.delete(records.upload_index_key(upload))
+        unused: set[tuple[str, str]] = set()
+        for part in parts:
+            changes.batch.delete(records.part_key(upload.upload_id, part.part_number))
+            if part.part_number not in kept_part_numbers:
+                unused |= multipart.part_chunk_ids(part)
+        self._enqueue_gc(unused, now_ns, changes)
+
     def _enqueue_gc(self, chunks: set[tuple[str, str]], now_ns: int, changes: _Changes) -> None:
         for node_id, chunk_id in sorted(chunks):  # sorted: identical batches on every replica
             entry = metadata_pb2.GcEntry(node_id=node_id, chunk_id=chunk_id, enqueued_ns=now_ns)
@@ -277,6 +419,38 @@ class StateMachine:
             raise InvalidArgument(f"max_keys must be within 0..{limits.list_entries_max}")
         return list_objects(self._db, bucket, prefix, delimiter, start_after, max_keys)
 
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> metadata_pb2.MultipartUpload:
+        """The upload, or NoSuchUpload when it is gone or belongs to another bucket or key."""
+        upload = self._get_upload(upload_id)
+        if upload is None or (upload.bucket, upload.key) != (bucket, key):
+            raise NoSuchUpload(upload_id)
+        return upload
+
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, part_number_marker: int = 0, max_parts: int = 1000
+    ) -> metadata_pb2.ListPartsReply:
+        """S3 ListParts: parts numbered above `part_number_marker` (exclusive), ascending."""
+        upload = self.get_upload(bucket, key, upload_id)
+        if not 0 <= max_parts <= limits.list_parts_max:
+            raise InvalidArgument(f"max_parts must be within 0..{limits.list_parts_max}")
+        return multipart.list_parts(self._db, upload, part_number_marker, max_parts)
+
+    def list_multipart_uploads(
+        self, bucket: str, prefix: str = "", key_marker: str = "", upload_id_marker: str = "", max_uploads: int = 1000
+    ) -> metadata_pb2.ListMultipartUploadsReply:
+        """S3 ListMultipartUploads ordered by (key, initiated_ns, upload_id); markers are exclusive.
+
+        With only `key_marker`, listing resumes at the next key. With `upload_id_marker` too, it
+        resumes just after that upload; if that upload has meanwhile completed or been aborted,
+        its initiation time is unknown and listing resumes at the next key.
+        """
+        self.head_bucket(bucket)
+        if not 0 <= max_uploads <= limits.list_uploads_max:
+            raise InvalidArgument(f"max_uploads must be within 0..{limits.list_uploads_max}")
+        marker_upload = self._get_upload(upload_id_marker) if key_marker and upload_id_marker else None
+        start = multipart.uploads_start(bucket, key_marker, marker_upload)
+        return multipart.list_uploads(self._db, bucket, prefix, start, max_uploads)
+
     def list_nodes(self) -> list[metadata_pb2.Node]:
         """Registered datanodes sorted by node_id, `state` left empty (the reader computes it)."""
         return [records.decode(raw, metadata_pb2.Node, key) for key, raw in self._scan(records.node_prefix)]
@@ -314,25 +488,21 @@ class StateMachine:
         raw = self._get(key)
         return None if raw is None else records.decode(raw, metadata_pb2.ObjectVersion, key)
 
+    def _get_upload(self, upload_id: str) -> metadata_pb2.MultipartUpload | None:
+        key = records.upload_key(upload_id)
+        raw = self._get(key)
+        return None if raw is None else records.decode(raw, metadata_pb2.MultipartUpload, key)
+
     def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        iterator = self._db.iter()
-        iterator.seek(prefix)
-        while iterator.valid():
-            key = cast(bytes, iterator.key())
-            if not key.startswith(prefix):
-                return
-            yield key, cast(bytes, iterator.value())
-            iterator.next()
+        return multipart.scan(self._db, prefix, prefix)
 
 
 def _chunk_ids(version: metadata_pb2.ObjectVersion) -> set[tuple[str, str]]:
-    """(node_id, chunk_id) of every stored chunk; chunk_id = "<version_id>.<part>.<chunk_index>"."""
-    return {
-        (chunk.node_id, f"{version.version_id}.{part.part_number}.{chunk.chunk_index}")
-        for part in version.parts
-        for chunk in part.chunks
-        if chunk.node_id
-    }
+    """(node_id, chunk_id) of every stored chunk; chunk_id = "<data_id or version_id>.<part>.<chunk_index>"."""
+    ids: set[tuple[str, str]] = set()
+    for part in version.parts:
+        ids |= multipart.part_chunk_ids(part, version.version_id)
+    return ids
 
 
 def _check_bucket_name(name: str) -> None:
@@ -345,6 +515,12 @@ def _check_key(key: str) -> None:
         raise InvalidArgument("object key must not be empty")
     if len(key.encode()) > limits.key_bytes_max:
         raise InvalidArgument(f"object key is longer than {limits.key_bytes_max} bytes")
+
+
+def _check_id(name: str, value: str, bytes_max: int) -> None:
+    """Ids chosen by the proposer end up inside keys and chunk names: bounded, no NUL."""
+    if not value or "\x00" in value or len(value.encode()) > bytes_max:
+        raise InvalidArgument(f"{name} must be 1..{bytes_max} bytes without NUL")
 
 
 def _check_node_id(node_id: str) -> None:
