@@ -39,8 +39,6 @@ def test_aws_s3_high_level_commands(cluster: LocalCluster, tmp_path: Path) -> No
     source = tmp_path / "upload.bin"
     source.write_bytes(os.urandom(9 * 1024 * 1024 + 5))  # above the CLI default 8 MiB multipart threshold
     ok(aws(cluster, "s3", "mb", "s3://cli-high", home=tmp_path))
-    # A single PUT (multipart is issue-level future work): raise the CLI's threshold above the file size.
-    (tmp_path / "none").write_text("[default]\ns3 =\n  multipart_threshold = 64MB\n")
     ok(aws(cluster, "s3", "cp", str(source), "s3://cli-high/dir/upload.bin", home=tmp_path))
     small = tmp_path / "small.txt"
     small.write_text("hello tessera\n")
