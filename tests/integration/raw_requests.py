@@ -53,6 +53,14 @@ def send(cluster: Any, method: str, path: str, body: bytes = b"", headers: Mappi
     return RawResponse(response.status, dict(response.headers), response.data)
 
 
+def signed_headers(cluster: Any, method: str, path: str, body: bytes) -> dict[str, str]:
+    """SigV4 headers for a request, for tests that then misbehave on the socket."""
+    request = AWSRequest(method=method, url=cluster.endpoint + path, data=body)
+    credentials = Credentials(cluster.credentials.access_key, cluster.credentials.secret_key)
+    S3SigV4Auth(credentials, "s3", cluster.options.region).add_auth(request)
+    return dict(request.prepare().headers)
+
+
 class _nothing:
     def __enter__(self) -> None:
         return None

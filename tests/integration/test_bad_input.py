@@ -6,13 +6,14 @@ import datetime
 import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.cluster_fixtures import s3_client
-from tests.integration.raw_requests import send
+from tests.integration.raw_requests import send, signed_headers
 from tests.integration.test_s3_objects import error_code
 
 SENTINEL_BODY = os.urandom(5 * 1024 * 1024 + 3)  # erasure coded, two stripes
@@ -154,14 +155,31 @@ def test_invalid_range_keeps_object(s3: Any, guarded: str) -> None:
     assert error_code(excinfo) == ("InvalidRange", 416)
 
 
-def test_truncated_body_commits_nothing(cluster: Any, guarded: str) -> None:
+def test_interrupted_upload_commits_nothing(cluster: Any, guarded: str) -> None:
     import socket
+    import time
 
+    def chunk_files(folder: str) -> set[Path]:
+        return {p for node in cluster.datanodes()
+                for p in (cluster.options.data_dir / node.node_id / folder).rglob("*") if p.is_file()}
+
+    committed_before = chunk_files("chunks")
+    body = os.urandom(12 * 1024 * 1024)
+    headers = signed_headers(cluster, "PUT", f"/{guarded}/sentinel", body)
     host, port = cluster.frontend.address.split(":")
     with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(f"PUT /{guarded}/sentinel HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000000\r\n"
-                     "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\r\n".encode() + b"x" * 1000)
-    # The connection closed mid-body and the request was not even signed: the sentinel must be intact.
+        head = f"PUT /{guarded}/sentinel HTTP/1.1\r\nHost: {cluster.frontend.address}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items() if name.lower() != "host")
+        sock.sendall(head.encode() + b"\r\n" + body[:9 * 1024 * 1024])  # two full stripes, then the client dies
+        deadline = time.monotonic() + 15  # the upload is under way: all six chunks are being written
+        while len(chunk_files("tmp")) < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(chunk_files("tmp")) == 6
+    deadline = time.monotonic() + 15  # the frontend notices the broken body and every datanode discards its chunk
+    while chunk_files("tmp") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert chunk_files("tmp") == set()
+    assert chunk_files("chunks") == committed_before  # nothing committed; the sentinel check runs in the fixture
 
 
 def test_unsupported_subresource_is_not_implemented(cluster: Any, guarded: str) -> None:
