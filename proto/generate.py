@@ -13,7 +13,7 @@ from pathlib import Path
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTO_FILES = ("proto/datanode.proto", "proto/metadata.proto")
+PROTO_FILES = ("proto/datanode.proto", "proto/metadata.proto", "proto/raft.proto")
 
 
 def generate(out_dir: Path) -> None:

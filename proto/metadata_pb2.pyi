@@ -529,17 +529,31 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length")
+    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length", "raft_role", "term", "commit_index", "leader_id", "voters", "last_index", "snapshot_index")
     BUCKET_COUNT_FIELD_NUMBER: _ClassVar[int]
     OBJECT_COUNT_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     GC_QUEUE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    RAFT_ROLE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    VOTERS_FIELD_NUMBER: _ClassVar[int]
+    LAST_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_INDEX_FIELD_NUMBER: _ClassVar[int]
     bucket_count: int
     object_count: int
     applied_index: int
     node_id: str
     pid: int
     gc_queue_length: int
-    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ...) -> None: ...
+    raft_role: str
+    term: int
+    commit_index: int
+    leader_id: str
+    voters: _containers.RepeatedScalarFieldContainer[str]
+    last_index: int
+    snapshot_index: int
+    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ..., raft_role: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., leader_id: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ...) -> None: ...
