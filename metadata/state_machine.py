@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeAlias, cast
@@ -89,9 +90,30 @@ class _Changes:
     gc_keys_touched: set[bytes] = dataclasses.field(default_factory=set)
 
 
+def _swap_in(path: Path, incoming: Path) -> None:
+    retired = path.with_name(path.name + ".retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    path.rename(retired)
+    incoming.rename(path)  # the commit point: from here the new store is the store
+    shutil.rmtree(retired)
+
+
+def _finish_interrupted_install(path: Path) -> None:
+    """Complete a snapshot swap that a crash interrupted between its two renames."""
+    incoming = path.with_name(path.name + ".incoming")
+    retired = path.with_name(path.name + ".retired")
+    if not path.exists() and retired.exists() and incoming.exists():
+        incoming.rename(path)
+    if path.exists():
+        shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(incoming, ignore_errors=True)
+
+
 class StateMachine:
     def __init__(self, path: Path | str, *, sync: bool = True) -> None:
         """Open (or create) the database at `path`. `sync=False` is for tests only."""
+        self._path = Path(path)
+        _finish_interrupted_install(self._path)
         self._db = Rdict(str(path), Options(raw_mode=True))
         self._write_options = WriteOptions()
         self._write_options.sync = sync
@@ -100,6 +122,51 @@ class StateMachine:
 
     def close(self) -> None:
         self._db.close()
+
+    # ---- snapshots (Raft InstallSnapshot) ----------------------------------------------
+
+    def snapshot_batches(self, pairs_max: int) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        """The whole store as of one instant, in batches of at most `pairs_max` (keys, values).
+
+        Includes the applied index, so the receiver knows which log prefix the data reflects.
+        """
+        view = self._db.snapshot()
+        iterator = view.iter()
+        iterator.seek_to_first()
+        keys: list[bytes] = []
+        values: list[bytes] = []
+        while iterator.valid():
+            keys.append(bytes(iterator.key()))
+            values.append(bytes(iterator.value()))
+            if len(keys) >= pairs_max:
+                yield keys, values
+                keys, values = [], []
+            iterator.next()
+        yield keys, values
+
+    def install_snapshot(self, batches: Iterator[tuple[list[bytes], list[bytes]]]) -> int:
+        """Replace the whole store by a leader's snapshot; returns the new applied index.
+
+        The new store is built beside the old one and swapped in by renames, so a crash leaves
+        either the old or the new store (finished at the next open), never a mix.
+        """
+        incoming = self._path.with_name(self._path.name + ".incoming")
+        shutil.rmtree(incoming, ignore_errors=True)
+        fresh = Rdict(str(incoming), Options(raw_mode=True))
+        try:
+            for keys, values in batches:
+                batch = WriteBatch(raw_mode=True)
+                for key, value in zip(keys, values, strict=True):
+                    batch.put(key, value)
+                fresh.write(batch, self._write_options)
+        finally:
+            fresh.close()
+        self._db.close()
+        _swap_in(self._path, incoming)
+        self._db = Rdict(str(self._path), Options(raw_mode=True))
+        self._applied_index = self._read_u64(records.applied_index_key)
+        log.info("installed snapshot applied_index=%d", self._applied_index)
+        return self._applied_index
 
     @property
     def applied_index(self) -> int:
