@@ -46,3 +46,6 @@ assert gc_list_entries_default <= gc_list_entries_max
 assert bucket_name_bytes_min <= bucket_name_bytes_max
 assert list_parts_default <= list_parts_max
 assert list_uploads_default <= list_uploads_max
+session_ttl_ns: Final = 15 * 60 * 10**9     # retries arrive within seconds; 15 min is ample
+sessions_expired_per_apply_max: Final = 16  # expiry work each command does, bounding its batch
+request_id_bytes_max: Final = 128           # request ids are uuids; bound what a client can store

@@ -31,6 +31,8 @@ gc_prefix_root: Final = b"g/"
 upload_prefix: Final = b"u/"
 upload_index_prefix_root: Final = b"U/"
 part_prefix_root: Final = b"p/"
+session_prefix: Final = b"c/"        # c/<request_id> -> SessionRecord
+session_expiry_prefix: Final = b"C/"  # C/<u64 recorded_ns><request_id> -> b"", oldest first
 applied_index_key: Final = b"s/applied_index"
 object_count_key: Final = b"s/object_count"
 bucket_count_key: Final = b"s/bucket_count"
@@ -92,6 +94,14 @@ def part_prefix(upload_id: str) -> bytes:
 def part_key(upload_id: str, part_number: int) -> bytes:
     """Parts sort by number: 4 bytes big-endian (part numbers are 1..10,000)."""
     return part_prefix(upload_id) + part_number.to_bytes(4, "big")
+
+
+def session_key(request_id: str) -> bytes:
+    return session_prefix + request_id.encode()
+
+
+def session_expiry_key(recorded_ns: int, request_id: str) -> bytes:
+    return session_expiry_prefix + recorded_ns.to_bytes(8, "big") + request_id.encode()
 
 
 def prefix_end(prefix: bytes) -> bytes | None:

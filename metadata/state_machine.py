@@ -37,6 +37,7 @@ from typing import TypeAlias, cast
 from google.protobuf.message import DecodeError
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
+from metadata import errors as errors_module
 from metadata import limits, multipart, records
 from metadata.errors import (
     BucketAlreadyOwnedByYou,
@@ -50,6 +51,9 @@ from metadata.errors import (
 )
 from metadata.listing import list_objects
 from proto import metadata_pb2
+
+ERROR_TYPES: dict[str, type[MetadataError]] = {cls.__name__: cls for cls in vars(errors_module).values()
+                                               if isinstance(cls, type) and issubclass(cls, MetadataError)}
 
 log = logging.getLogger("tessera.metadata.state_machine")
 
@@ -107,6 +111,32 @@ def _finish_interrupted_install(path: Path) -> None:
     if path.exists():
         shutil.rmtree(retired, ignore_errors=True)
         shutil.rmtree(incoming, ignore_errors=True)
+
+
+REPLY_TYPES: dict[str, type[Reply]] = {
+    "create_bucket": metadata_pb2.CreateBucketReply,
+    "delete_bucket": metadata_pb2.DeleteBucketReply,
+    "put_object": metadata_pb2.PutObjectReply,
+    "delete_object": metadata_pb2.DeleteObjectReply,
+    "heartbeat": metadata_pb2.HeartbeatReply,
+    "gc_done": metadata_pb2.GcDoneReply,
+    "create_multipart_upload": metadata_pb2.CreateMultipartUploadReply,
+    "upload_part": metadata_pb2.UploadPartReply,
+    "complete_multipart_upload": metadata_pb2.CompleteMultipartUploadReply,
+    "abort_multipart_upload": metadata_pb2.AbortMultipartUploadReply,
+}
+
+
+def _replay(command: metadata_pb2.Command, record: metadata_pb2.SessionRecord) -> Reply:
+    """The recorded outcome again: the same reply, or the same error raised."""
+    if record.error_name:
+        error_type = ERROR_TYPES.get(record.error_name, MetadataError)
+        error = error_type.__new__(error_type)
+        Exception.__init__(error, record.error_message)
+        raise error
+    op = command.WhichOneof("op")
+    assert op is not None, "a recorded command had an op"
+    return REPLY_TYPES[op].FromString(record.reply)
 
 
 class StateMachine:
@@ -182,17 +212,57 @@ class StateMachine:
         changes = _Changes()
         try:
             command = metadata_pb2.Command.FromString(command_bytes)
-            reply = self._dispatch(command, changes)
         except DecodeError as error:
             self._commit(index, _Changes())
             raise InvalidArgument(f"command at index {index} does not decode: {error}") from error
-        except MetadataError:
-            # A rejected command is still a deterministic outcome: consume its index, change nothing.
-            # Any other exception (corrupt store, bug) propagates without advancing the index.
+        recorded = self._recorded_outcome(command)
+        if recorded is not None:  # a retry of a command already applied: answer as the first time
             self._commit(index, _Changes())
+            return _replay(command, recorded)
+        try:
+            reply = self._dispatch(command, changes)
+        except MetadataError as error:
+            # A rejected command is still a deterministic outcome: consume its index, change nothing
+            # but the session record. Any other exception (corrupt store, bug) propagates without
+            # advancing the index.
+            failed = _Changes()
+            self._record_outcome(command, failed, metadata_pb2.SessionRecord(
+                error_name=type(error).__name__, error_message=str(error)))
+            self._commit(index, failed)
             raise
+        self._record_outcome(command, changes, metadata_pb2.SessionRecord(
+            reply=reply.SerializeToString(deterministic=True)))
         self._commit(index, changes)
         return reply
+
+    def _recorded_outcome(self, command: metadata_pb2.Command) -> metadata_pb2.SessionRecord | None:
+        if not command.request_id:
+            return None
+        key = records.session_key(command.request_id)
+        raw = self._db.get(key)
+        return records.decode(raw, metadata_pb2.SessionRecord, key) if raw is not None else None
+
+    def _record_outcome(self, command: metadata_pb2.Command, changes: _Changes,
+                        record: metadata_pb2.SessionRecord) -> None:
+        """Remember the outcome under the request id, and expire a few of the oldest records."""
+        if command.request_id and len(command.request_id) <= limits.request_id_bytes_max:
+            record.recorded_ns = command.now_ns
+            changes.batch.put(records.session_key(command.request_id), records.encode(record))
+            changes.batch.put(records.session_expiry_key(command.now_ns, command.request_id), b"")
+        iterator = self._db.iter()
+        iterator.seek(records.session_expiry_prefix)
+        for _ in range(limits.sessions_expired_per_apply_max):
+            if not iterator.valid():
+                break
+            key = bytes(iterator.key())
+            if not key.startswith(records.session_expiry_prefix):
+                break
+            recorded_ns = int.from_bytes(key[2:10], "big")
+            if recorded_ns > command.now_ns - limits.session_ttl_ns:
+                break
+            changes.batch.delete(key)
+            changes.batch.delete(records.session_key(key[10:].decode()))
+            iterator.next()
 
     def _dispatch(self, command: metadata_pb2.Command, changes: _Changes) -> Reply:
         now_ns = command.now_ns

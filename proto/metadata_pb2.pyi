@@ -178,6 +178,18 @@ class MultipartUpload(_message.Message):
     checksum_algorithm: str
     def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., upload_id: _Optional[str] = ..., initiated_ns: _Optional[int] = ..., content_type: _Optional[str] = ..., user_metadata: _Optional[_Mapping[str, str]] = ..., headers: _Optional[_Mapping[str, str]] = ..., policy: _Optional[_Union[ErasurePolicy, _Mapping]] = ..., owner: _Optional[str] = ..., checksum_algorithm: _Optional[str] = ...) -> None: ...
 
+class SessionRecord(_message.Message):
+    __slots__ = ("recorded_ns", "reply", "error_name", "error_message")
+    RECORDED_NS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_NAME_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    recorded_ns: int
+    reply: bytes
+    error_name: str
+    error_message: str
+    def __init__(self, recorded_ns: _Optional[int] = ..., reply: _Optional[bytes] = ..., error_name: _Optional[str] = ..., error_message: _Optional[str] = ...) -> None: ...
+
 class GcEntry(_message.Message):
     __slots__ = ("node_id", "chunk_id", "enqueued_ns")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -189,8 +201,9 @@ class GcEntry(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("now_ns", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload")
+    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload")
     NOW_NS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
     DELETE_BUCKET_FIELD_NUMBER: _ClassVar[int]
     PUT_OBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +215,7 @@ class Command(_message.Message):
     COMPLETE_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     ABORT_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     now_ns: int
+    request_id: str
     create_bucket: CreateBucketRequest
     delete_bucket: DeleteBucketRequest
     put_object: PutObjectRequest
@@ -212,7 +226,7 @@ class Command(_message.Message):
     upload_part: UploadPartRequest
     complete_multipart_upload: CompleteMultipartUploadRequest
     abort_multipart_upload: AbortMultipartUploadRequest
-    def __init__(self, now_ns: _Optional[int] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ...) -> None: ...
+    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ...) -> None: ...
 
 class CreateBucketRequest(_message.Message):
     __slots__ = ("name", "region", "owner")

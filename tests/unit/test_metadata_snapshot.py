@@ -48,3 +48,25 @@ def test_interrupted_swap_is_finished_at_open(tmp_path: Path) -> None:
     assert not (tmp_path / "db.retired").exists()
     reopened.close()
     source.close()
+
+
+def test_a_retried_request_is_applied_at_most_once(tmp_path: Path) -> None:
+    machine = StateMachine(tmp_path / "db", sync=False)
+    create = pb.Command(now_ns=1_000, request_id="req-1", create_bucket=pb.CreateBucketRequest(name="once"))
+    first = machine.apply(1, create.SerializeToString())
+    again = machine.apply(2, create.SerializeToString())  # the client retried after a lost reply
+    assert first == again == pb.CreateBucketReply(created=True)
+    fresh = pb.Command(now_ns=2_000, request_id="req-2", create_bucket=pb.CreateBucketRequest(name="once"))
+    import pytest
+
+    from metadata.errors import BucketAlreadyOwnedByYou
+
+    for index in (3, 4):  # a failure is recorded too, and replayed as the same error
+        with pytest.raises(BucketAlreadyOwnedByYou, match="already exists"):
+            machine.apply(index, fresh.SerializeToString())
+    # Records expire by command time, so the table stays bounded.
+    late = pb.Command(now_ns=2_000 + 16 * 60 * 10**9, heartbeat=pb.HeartbeatRequest(node=pb.Node(node_id="d")))
+    machine.apply(5, late.SerializeToString())
+    with pytest.raises(BucketAlreadyOwnedByYou):  # req-1 expired: it would now be applied afresh
+        machine.apply(6, create.SerializeToString())
+    machine.close()
