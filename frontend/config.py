@@ -11,7 +11,7 @@ from tessera.codec import ErasurePolicy
 class FrontendConfig:
     host: str = "127.0.0.1"                 # listen address
     port: int = 9000                        # S3 HTTP port
-    metadata_address: str = "127.0.0.1:9100"  # host:port of the MetadataService
+    metadata_addresses: tuple[str, ...] = ("127.0.0.1:9001",)  # host:port of every metadata replica
     region: str = "us-east-1"               # the one region this cluster serves
     access_key: str = ""                    # root credentials (required)
     secret_key: str = ""

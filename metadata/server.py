@@ -234,6 +234,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
 
     async def _propose(self, context: Context, command: metadata_pb2.Command, reply_type: type[R]) -> R:
         command.now_ns = self._clock_ns()
+        command.request_id = request_id(context)
         try:
             reply = await self._log.propose(command)
         except errors.MetadataError as error:
@@ -246,6 +247,16 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
             return read()
         except errors.MetadataError as error:
             await _abort(context, error)
+
+
+REQUEST_ID_HEADER = "x-tessera-request-id"  # gRPC metadata: the same value on every retry of a request
+
+
+def request_id(context: Context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str):
+            return value[:limits.request_id_bytes_max]
+    return ""
 
 
 async def _abort(context: Context, error: errors.MetadataError) -> NoReturn:

@@ -108,7 +108,7 @@ def build_app(config: FrontendConfig) -> web.Application:
     app.router.add_route("*", "/{tail:.*}", handle)
 
     async def backends(app: web.Application) -> AsyncIterator[None]:
-        metadata = MetadataClient(config.metadata_address)
+        metadata = MetadataClient(config.metadata_addresses)
         pool = DatanodePool()
         app[CONTEXT_KEY] = S3Context(config=config, metadata=metadata, pool=pool,
                                      directory=NodeDirectory(metadata),
