@@ -291,7 +291,8 @@ class RaftCore:
         if self.pending_conf_index > self.log.committed:
             raise ConfChangeRejected(f"configuration change at {self.pending_conf_index} not committed yet")
         if (change.kind is ConfChangeKind.ADD) == (change.node_id in self.voters):
-            raise ConfChangeRejected(f"{change.kind.name} {change.node_id!r} changes nothing: voters {self.voters}")
+            raise ConfChangeRejected(
+                f"{change.kind.name} {change.node_id!r} changes nothing: voters {self.voters}")
         if change.kind is ConfChangeKind.REMOVE and change.node_id == self.id:
             raise ConfChangeRejected("the leader cannot remove itself: transfer leadership first")
         return self._append(EntryKind.CONF_CHANGE, change.encode())
@@ -401,7 +402,8 @@ class RaftCore:
             node_id=self.id, role=self.role, term=self.term, vote=self.vote, leader_id=self.lead,
             commit_index=self.log.committed, applied_index=self.log.applied,
             last_index=self.log.last_index(), voters=self.voters,
-            match_index={peer: pr.match for peer, pr in self.progress.items()} if self.role is Role.LEADER else {},
+            match_index=(
+                {peer: pr.match for peer, pr in self.progress.items()} if self.role is Role.LEADER else {}),
         )
 
     # --- role changes -----------------------------------------------------------------------
@@ -413,7 +415,8 @@ class RaftCore:
         self.lead = NO_NODE
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
-        self.randomized_election_ticks = self.rng.randrange(self.config.election_ticks, 2 * self.config.election_ticks)
+        election_ticks = self.config.election_ticks
+        self.randomized_election_ticks = self.rng.randrange(election_ticks, 2 * election_ticks)
         self.lead_transferee = NO_NODE
         self.votes = {}
         self.reads.clear()
@@ -455,7 +458,8 @@ class RaftCore:
         self.lead = self.id
         self.role = Role.LEADER
         self.progress[self.id].become_replicate()
-        self.logger.info("become_leader node=%s term=%d last_index=%d", self.id, self.term, self.log.last_index())
+        self.logger.info("become_leader node=%s term=%d last_index=%d", self.id, self.term,
+                         self.log.last_index())
         # Committing a NOOP of this term commits everything before it (§5.4.2, §8); conf
         # changes and reads wait for it.
         self.pending_conf_index = self._append(EntryKind.NOOP, b"")
@@ -586,7 +590,8 @@ class RaftCore:
                 self._refresh_voters()
             self._send_to(m.from_id, MessageKind.APPEND_RESP, index=last_new)
             return
-        hint_index, hint_term = self.log.find_conflict_by_term(min(m.index, self.log.last_index()), m.log_term)
+        hint_index, hint_term = self.log.find_conflict_by_term(
+            min(m.index, self.log.last_index()), m.log_term)
         self._send_to(
             m.from_id, MessageKind.APPEND_RESP, index=m.index, reject=True,
             reject_hint=hint_index, log_term=hint_term,
@@ -781,13 +786,15 @@ class RaftCore:
         for peer, pr in self.progress.items():
             if peer != self.id:
                 commit = min(pr.match, self.log.committed)
-                self._send(Message(MessageKind.HEARTBEAT, self.id, peer, self.term, commit=commit, context=context))
+                self._send(Message(
+                    MessageKind.HEARTBEAT, self.id, peer, self.term, commit=commit, context=context))
 
     # --- ReadIndex --------------------------------------------------------------------------
 
     def _on_read_index(self, request_id: bytes, origin: str) -> bool:
         """Start a ReadIndex round; False if too many are pending (the request is dropped)."""
-        if len(self.reads) + len(self.reads_waiting) >= limits.read_index_pending_max or request_id in self.reads:
+        pending = len(self.reads) + len(self.reads_waiting)
+        if pending >= limits.read_index_pending_max or request_id in self.reads:
             return False
         if self.log.term(self.log.committed) != self.term:
             self.reads_waiting.append((request_id, origin))  # our commit index may be stale

@@ -72,7 +72,8 @@ class RaftLog:
 
     def is_up_to_date(self, last_index: int, last_term: int) -> bool:
         """The election restriction (§5.4.1): is a candidate's log at least as up to date?"""
-        return last_term > self.last_term() or (last_term == self.last_term() and last_index >= self.last_index())
+        own_term = self.last_term()
+        return last_term > own_term or (last_term == own_term and last_index >= self.last_index())
 
     def entries(self, lo: int, hi: int, max_bytes: int) -> list[Entry]:
         """Entries [lo, hi), at least one if lo < hi. Raises CompactedError below first_index."""
@@ -180,5 +181,6 @@ class RaftLog:
             self.unstable_snapshot = None
 
     def applied_to(self, index: int) -> None:
-        assert self.applied <= index <= self.committed, f"applied {index} outside [{self.applied}, {self.committed}]"
+        assert self.applied <= index <= self.committed, (
+            f"applied {index} outside [{self.applied}, {self.committed}]")
         self.applied = index

@@ -127,7 +127,8 @@ class ConfChange:
     def decode(data: bytes) -> ConfChange:
         """Inverse of `encode`; a committed entry that does not decode is corrupt state."""
         if len(data) < 3 or data[0] != CONF_CHANGE_VERSION:
-            raise ValueError(f"ConfChange: expected version {CONF_CHANGE_VERSION} and a node id, got {data!r}")
+            raise ValueError(
+                f"ConfChange: expected version {CONF_CHANGE_VERSION} and a node id, got {data!r}")
         return ConfChange(ConfChangeKind(data[1]), data[2:].decode())
 
     def applied_to(self, voters: Iterable[str]) -> tuple[str, ...]:
@@ -143,7 +144,8 @@ class ConfChange:
 def voters_after(voters: Iterable[str], entries: Iterable[Entry]) -> tuple[str, ...]:
     """Apply every CONF_CHANGE among `entries` (in order) to `voters`.
 
-    >>> voters_after(("a", "b"), [Entry(1, 5, EntryKind.CONF_CHANGE, ConfChange(ConfChangeKind.ADD, "c").encode())])
+    >>> add_c = ConfChange(ConfChangeKind.ADD, "c").encode()
+    >>> voters_after(("a", "b"), [Entry(1, 5, EntryKind.CONF_CHANGE, add_c)])
     ('a', 'b', 'c')
     """
     result = tuple(sorted(voters))

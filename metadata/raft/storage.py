@@ -114,7 +114,8 @@ class MemoryStorage:
         if not entries:
             return
         first = entries[0].index
-        assert all(b.index == a.index + 1 for a, b in zip(entries, entries[1:], strict=False)), "gap in entries"
+        assert all(b.index == a.index + 1 for a, b in zip(entries, entries[1:], strict=False)), (
+            "gap in entries")
         assert first <= self.last_index() + 1, f"gap: appending {first} after {self.last_index()}"
         offset = self._entries[0].index
         if first <= offset:  # a prefix is already covered by the snapshot
