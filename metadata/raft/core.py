@@ -149,10 +149,13 @@ class Ready:
 
     1. Persist `hard_state` (if not None), `entries_to_persist` (appending them truncates any
        stored suffix they overwrite) and `snapshot` (if not None) in ONE synced write batch.
+       A snapshot's data is installed into the state machine (applied index = its index)
+       together with its meta, so a restart never sees one without the other.
     2. Send `messages`. Only now: a vote or an APPEND ack must never leave before the state
-       it promises is on disk. A SNAPSHOT message is sent with the snapshot data streamed.
-    3. Install `snapshot` data into the state machine if set, then apply `committed_entries`
-       in order, storing the applied index in the same batch as their effects. CONF_CHANGE
+       it promises is on disk. A SNAPSHOT message is sent with the snapshot data streamed,
+       then `report_snapshot(to, success)` is called.
+    3. Apply `committed_entries` in order (skipping any at or below the state machine's
+       applied index), storing the applied index in the same batch as their effects. CONF_CHANGE
        and NOOP entries change nothing in the state machine (the core already applied the
        configuration). Serve each of `read_states` once applied >= its index.
     4. Call `advance(ready)`.

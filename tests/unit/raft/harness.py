@@ -48,6 +48,16 @@ class Cluster:
         self.nodes[node_id] = core
         return core
 
+    def preload(self, node_id: str, entries: list[Entry], term: int, commit: int) -> RaftCore:
+        """Restart node_id over a log written by hand (a history that led to this state)."""
+        from metadata.raft.messages import HardState
+
+        self.storage[node_id] = MemoryStorage()
+        self.storage[node_id].append(entries)
+        self.storage[node_id].set_hard_state(HardState(term, "", commit))
+        self.applied[node_id] = [e for e in entries if e.index <= commit]
+        return self.restart(node_id)
+
     def isolate(self, node_id: str) -> None:
         for other in self.ids:
             if other != node_id:
@@ -114,3 +124,11 @@ class Cluster:
 
 def kinds(messages: Iterable[Message]) -> list[MessageKind]:
     return [m.kind for m in messages]
+
+
+def bootstrap_entries(ids: Iterable[str]) -> list[Entry]:
+    """The entries every initial node of a fresh cluster starts with (see RaftCore)."""
+    from metadata.raft.messages import ConfChange, ConfChangeKind
+
+    return [Entry(1, index, EntryKind.CONF_CHANGE, ConfChange(ConfChangeKind.ADD, node_id).encode())
+            for index, node_id in enumerate(sorted(ids), start=1)]
