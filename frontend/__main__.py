@@ -17,7 +17,8 @@ from tessera.logs import setup_logging
 def parse_config(argv: list[str] | None = None) -> FrontendConfig:
     parser = argparse.ArgumentParser(prog="python -m frontend", description="Tessera S3 frontend")
     parser.add_argument("--listen", default="127.0.0.1:9000", help="host:port for S3 HTTP")
-    parser.add_argument("--metadata", default="127.0.0.1:9100", help="host:port of each metadata replica, comma-separated")
+    parser.add_argument("--metadata", default="127.0.0.1:9001",
+                        help="host:port of each metadata replica, comma-separated")
     parser.add_argument("--region", default=os.environ.get("TESSERA_REGION", "us-east-1"))
     parser.add_argument("--k", type=int, default=4, help="data chunks per stripe for new objects")
     parser.add_argument("--m", type=int, default=2, help="parity chunks per stripe for new objects")
@@ -26,7 +27,8 @@ def parse_config(argv: list[str] | None = None) -> FrontendConfig:
     args = parser.parse_args(argv)
     host, _, port = args.listen.rpartition(":")
     return FrontendConfig(
-        host=host, port=int(port), metadata_addresses=tuple(a for a in args.metadata.split(",") if a), region=args.region,
+        host=host, port=int(port), region=args.region,
+        metadata_addresses=tuple(address for address in args.metadata.split(",") if address),
         access_key=os.environ.get("TESSERA_ACCESS_KEY", ""), secret_key=os.environ.get("TESSERA_SECRET_KEY", ""),
         policy=ErasurePolicy(k=args.k, m=args.m, segment_size=args.segment_size),
         write_quorum=args.write_quorum)

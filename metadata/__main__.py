@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -32,7 +33,12 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
     parser.add_argument("--down-after-s", type=float, default=defaults.down_after_s)
     parser.add_argument("--k", type=int, default=defaults.k, help="default data chunks per stripe")
     parser.add_argument("--m", type=int, default=defaults.m, help="default parity chunks (and chunks per zone max)")
+    parser.add_argument("--peers", default="", help="id=host:port of every replica, comma-separated")
+    parser.add_argument("--raft-tick-ms", type=int, default=int(defaults.raft_tick_s * 1000))
+    parser.add_argument("--election-ticks", type=int, default=defaults.election_ticks)
+    parser.add_argument("--compact-entries", type=int, default=defaults.compact_entries)
     args = parser.parse_args(argv)
+    peers = tuple(tuple(item.split("=", 1)) for item in args.peers.split(",") if item)
     config = MetadataConfig(
         node_id=args.node_id,
         data_dir=args.data,
@@ -41,6 +47,10 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
         down_after_s=args.down_after_s,
         k=args.k,
         m=args.m,
+        peers=peers,
+        raft_tick_s=args.raft_tick_ms / 1000,
+        election_ticks=args.election_ticks,
+        compact_entries=args.compact_entries,
     )
     try:
         config.validate()
@@ -65,7 +75,8 @@ async def run(config: MetadataConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=os.environ.get("TESSERA_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(run(parse_config(argv)))
     return 0
 

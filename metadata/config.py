@@ -17,6 +17,11 @@ class MetadataConfig:
     down_after_s: ... and at least this old is `down`. Default 10 s; must exceed suspect_after_s.
     k, m: default erasure policy (data and parity chunks per stripe). Default 4 + 2. Placement
         allows at most m chunks of a stripe per zone, so losing one zone loses at most m chunks.
+    peers: (node_id, host:port) of every replica of a new cluster, this one included. Empty: a
+        cluster of this replica alone. Used to bootstrap and to reach peers. Default empty.
+    raft_tick_s: seconds per Raft tick (heartbeat interval). Default 0.1 s.
+    election_ticks: election timeout in ticks, randomized over [e, 2e). Default 10 (1-2 s).
+    compact_entries: applied log entries kept before compaction. Default 10,000.
     """
 
     node_id: str
@@ -26,6 +31,10 @@ class MetadataConfig:
     down_after_s: float = 10.0
     k: int = 4
     m: int = 2
+    peers: tuple[tuple[str, str], ...] = ()
+    raft_tick_s: float = 0.1
+    election_ticks: int = 10
+    compact_entries: int = 10_000
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
@@ -36,8 +45,20 @@ class MetadataConfig:
             raise ValueError(f"listen must be host:port, got {self.listen!r}")
         if not 0 < self.suspect_after_s < self.down_after_s:
             raise ValueError("need 0 < suspect_after_s < down_after_s")
+        if self.peers and self.node_id not in dict(self.peers):
+            raise ValueError(f"peers must include this replica {self.node_id!r}")
+        if not 0 < self.raft_tick_s <= 1 or self.election_ticks < 3 or self.compact_entries < 1:
+            raise ValueError("need 0 < raft_tick_s <= 1, election_ticks >= 3, compact_entries >= 1")
         if self.k < 1 or self.m < 1:
             raise ValueError("need k >= 1 and m >= 1 (m = 0 leaves no zone able to hold a chunk)")
+
+    @property
+    def peer_map(self) -> dict[str, str]:
+        return dict(self.peers) if self.peers else {self.node_id: self.listen}
+
+    @property
+    def raft_path(self) -> Path:
+        return self.data_dir / "raft"
 
     @property
     def db_path(self) -> Path:

@@ -21,7 +21,7 @@ from typing import Final
 
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
-from metadata.raft.messages import Entry, EntryKind, HardState, SnapshotMeta
+from metadata.raft.messages import Entry, EntryKind, HardState, SnapshotMeta, voters_after
 from metadata.raft.storage import CompactedError, UnavailableError, limit_size
 
 FORMAT_VERSION: Final = 1
@@ -77,15 +77,6 @@ class RocksLogStorage:
 
     def close(self) -> None:
         self._db.close()
-
-    def bootstrap(self, voters: Sequence[str]) -> None:
-        """Record the initial configuration of a brand-new cluster (a snapshot at index 0)."""
-        if self._snapshot.voters or self._last_index:
-            return
-        self._snapshot = SnapshotMeta(0, 0, tuple(sorted(voters)))
-        batch = WriteBatch(raw_mode=True)
-        batch.put(SNAPSHOT_KEY, encode_snapshot(self._snapshot))
-        self._db.write(batch, self._write_options)
 
     def _read_hard_state(self) -> HardState:
         raw = self._db.get(HARD_STATE_KEY)
@@ -173,11 +164,12 @@ class RocksLogStorage:
             self.hard_state = hard_state
         self._last_index = last_index
 
-    def compact(self, index: int, voters: tuple[str, ...]) -> SnapshotMeta:
-        """Drop entries up to `index` (applied); `voters` is the configuration as of `index`."""
+    def compact(self, index: int) -> SnapshotMeta:
+        """Drop entries up to `index` (applied), keeping the configuration as of `index`."""
         if index <= self._snapshot.index:
             return self._snapshot
-        meta = SnapshotMeta(index, self.term(index), voters)
+        covered = self.entries(self._snapshot.index + 1, index + 1, 1 << 62)
+        meta = SnapshotMeta(index, self.term(index), voters_after(self._snapshot.voters, covered))
         batch = WriteBatch(raw_mode=True)
         batch.delete_range(_entry_key(0), _entry_key(index + 1))
         batch.put(SNAPSHOT_KEY, encode_snapshot(meta))

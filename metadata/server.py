@@ -1,9 +1,11 @@
-"""gRPC MetadataService: a thin adapter between the wire and the log / state machine.
+"""gRPC MetadataService: a thin adapter between the wire and the Raft log / state machine.
 
 Theory of operation
 -------------------
-Mutations become one `Command` stamped with the server clock and go through `Log.propose`
-(today a single-node log, later Raft); queries read the state machine directly. Every
+Mutations become one `Command` stamped with the server clock and the client's request id and
+go through Raft (`RaftDriver.propose`); queries first pass a ReadIndex barrier on the leader
+(so they see every write acknowledged before they started: linearizable), then read the
+state machine. A follower answers both with NotLeader naming the leader. Every
 `MetadataError` is answered with the gRPC status below and `details = "<ClassName>: message"`;
 the frontend maps on the class name. Anything else is a bug or a broken store and surfaces
 as UNKNOWN with the traceback in this process's log.
@@ -11,6 +13,7 @@ as UNKNOWN with the traceback in this process's log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -23,9 +26,13 @@ import grpc.aio
 
 from metadata import errors, limits, placement
 from metadata.config import MetadataConfig
-from metadata.log import Log, SingleNodeLog
-from metadata.state_machine import StateMachine
-from proto import metadata_pb2, metadata_pb2_grpc
+from metadata.log import Log
+from metadata.raft.core import RaftConfig
+from metadata.raft_driver import NotLeader, RaftDriver
+from metadata.raft_storage import RocksLogStorage
+from metadata.raft_transport import GrpcTransport, RaftServicer
+from metadata.state_machine import Reply, StateMachine
+from proto import metadata_pb2, metadata_pb2_grpc, raft_pb2_grpc
 
 log = logging.getLogger("tessera.metadata.server")
 
@@ -44,7 +51,9 @@ status_codes: Final[dict[type[errors.MetadataError], grpc.StatusCode]] = {
     errors.InvalidPart: grpc.StatusCode.FAILED_PRECONDITION,
     errors.InvalidPartOrder: grpc.StatusCode.FAILED_PRECONDITION,
     errors.EntityTooSmall: grpc.StatusCode.FAILED_PRECONDITION,
+    NotLeader: grpc.StatusCode.FAILED_PRECONDITION,
 }
+leader_wait_s: Final = 15.0  # a replica that has no leader by then still serves (answering NotLeader)
 
 
 def status_code(error: errors.MetadataError) -> grpc.StatusCode:
@@ -63,10 +72,12 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         command_log: Log,
         clock_ns: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
+        driver: RaftDriver | None = None,
     ) -> None:
         self._config = config
         self._state_machine = state_machine
         self._log = command_log
+        self._driver = driver
         self._clock_ns = clock_ns
         self._rng = rng or random.Random()
 
@@ -216,11 +227,22 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         return metadata_pb2.StatusReply(
             bucket_count=counts.bucket_count,
             object_count=counts.object_count,
-            applied_index=counts.applied_index,
+            applied_index=self._driver.applied_index if self._driver is not None else counts.applied_index,
             node_id=self._config.node_id,
             pid=os.getpid(),
             gc_queue_length=counts.gc_queue_length,
+            **self._raft_status(),
         )
+
+    def _raft_status(self) -> dict[str, Any]:
+        if self._driver is None:
+            return {}
+        status = self._driver.core.status()
+        role = status.role.name.lower()
+        return {"raft_role": "candidate" if role == "pre_candidate" else role, "term": status.term,
+                "commit_index": status.commit_index, "leader_id": status.leader_id, "voters": list(status.voters),
+                "last_index": status.last_index,
+                "snapshot_index": self._driver.storage.snapshot_meta().index}
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -244,6 +266,8 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
 
     async def _read(self, context: Context, read: Callable[[], R]) -> R:
         try:
+            if self._driver is not None:
+                await self._driver.read_barrier()
             return read()
         except errors.MetadataError as error:
             await _abort(context, error)
@@ -264,21 +288,27 @@ async def _abort(context: Context, error: errors.MetadataError) -> NoReturn:
     await context.abort(status_code(error), f"{type(error).__name__}: {error}")
 
 
+class RaftCommandLog:
+    """The Log the servicer proposes to: commands go through Raft, replies come from apply."""
+
+    def __init__(self, driver: RaftDriver) -> None:
+        self._driver = driver
+
+    async def propose(self, command: metadata_pb2.Command) -> Reply:
+        return await self._driver.propose(command.SerializeToString(deterministic=True))
+
+
 class MetadataServer:
     """One running replica: store, log and gRPC server. Create with `await MetadataServer.start()`."""
 
-    def __init__(
-        self,
-        config: MetadataConfig,
-        state_machine: StateMachine,
-        command_log: SingleNodeLog,
-        server: grpc.aio.Server,
-        port: int,
-    ) -> None:
+    def __init__(self, config: MetadataConfig, state_machine: StateMachine, storage: RocksLogStorage,
+                 driver: RaftDriver, transport: GrpcTransport, server: grpc.aio.Server, port: int) -> None:
         self.config = config
         self.state_machine = state_machine
+        self.storage = storage
+        self.driver = driver
         self.port = port
-        self._log = command_log
+        self._transport = transport
         self._server = server
 
     @classmethod
@@ -288,8 +318,13 @@ class MetadataServer:
         config.validate()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         state_machine = StateMachine(config.db_path)
+        storage = RocksLogStorage(config.raft_path)
+        peers = config.peer_map
+        transport = GrpcTransport(peers, state_machine)
+        driver = RaftDriver(config.node_id, peers, storage, state_machine, transport, tick_s=config.raft_tick_s,
+                            config=RaftConfig(election_ticks=config.election_ticks),
+                            compact_entries=config.compact_entries)
         try:
-            command_log = SingleNodeLog(state_machine)
             server = grpc.aio.server(
                 options=[
                     ("grpc.max_receive_message_length", limits.grpc_message_bytes_max),
@@ -297,21 +332,50 @@ class MetadataServer:
                     ("grpc.so_reuseport", 0),  # a second replica on the same port must fail, not share it
                 ]
             )
-            servicer = MetadataServicer(config, state_machine, command_log, clock_ns, rng)
+            servicer = MetadataServicer(config, state_machine, RaftCommandLog(driver), clock_ns, rng, driver)
             metadata_pb2_grpc.add_MetadataServiceServicer_to_server(servicer, server)
+            raft_pb2_grpc.add_RaftServiceServicer_to_server(RaftServicer(driver), server)
             port = server.add_insecure_port(config.listen)
             if port == 0:
                 raise OSError(f"cannot listen on {config.listen}")
             await server.start()
+            driver.start()
         except BaseException:
+            storage.close()
             state_machine.close()
             raise
-        log.info("listening node_id=%s address=%s port=%d", config.node_id, config.listen, port)
-        return cls(config, state_machine, command_log, server, port)
+        log.info("listening node_id=%s address=%s port=%d peers=%s", config.node_id, config.listen, port,
+                 ",".join(peers))
+        started = cls(config, state_machine, storage, driver, transport, server, port)
+        await started.wait_for_leader(leader_wait_s)
+        return started
+
+    async def wait_for_leader(self, timeout_s: float) -> bool:
+        """Until some replica leads (its first election after a start takes an election timeout)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not self.driver.core.lead and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(self.config.raft_tick_s)
+        return bool(self.driver.core.lead)
 
     async def stop(self, grace_s: float = limits.shutdown_grace_s) -> None:
-        """Stop accepting RPCs, let in-flight ones finish for `grace_s`, then close the store."""
+        """Hand leadership over, stop accepting RPCs, let in-flight ones finish, close the stores."""
+        await self._hand_over_leadership()
         await self._server.stop(grace_s)
-        await self._log.close()
+        await self.driver.stop()
+        await self._transport.close()
+        self.storage.close()
         self.state_machine.close()
         log.info("stopped node_id=%s", self.config.node_id)
+
+    async def _hand_over_leadership(self) -> None:
+        status = self.driver.core.status()
+        others = [peer for peer in status.voters if peer != self.config.node_id]
+        if not self.driver.is_leader() or not others:
+            return
+        target = max(others, key=lambda peer: status.match_index.get(peer, 0))
+        await self.driver.transfer_leadership(target)
+        deadline = asyncio.get_running_loop().time() + self.config.raft_tick_s * self.config.election_ticks
+        while self.driver.is_leader() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(self.config.raft_tick_s)
+        log.info("leadership handed over node_id=%s to=%s done=%s", self.config.node_id, target,
+                 not self.driver.is_leader())

@@ -30,7 +30,7 @@ import dataclasses
 import logging
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeAlias, cast
 
@@ -139,6 +139,32 @@ def _replay(command: metadata_pb2.Command, record: metadata_pb2.SessionRecord) -
     return REPLY_TYPES[op].FromString(record.reply)
 
 
+class SnapshotInstall:
+    """A new store built beside the old one, swapped in by renames on `finish`, so a crash
+    leaves either the old or the new store (finished at the next open), never a mix."""
+
+    def __init__(self, machine: StateMachine) -> None:
+        self._machine = machine
+        self._incoming = machine._path.with_name(machine._path.name + ".incoming")
+        shutil.rmtree(self._incoming, ignore_errors=True)
+        self._fresh = Rdict(str(self._incoming), Options(raw_mode=True))
+
+    def add(self, keys: list[bytes], values: list[bytes]) -> None:
+        batch = WriteBatch(raw_mode=True)
+        for key, value in zip(keys, values, strict=True):
+            batch.put(key, value)
+        self._fresh.write(batch)
+
+    def finish(self) -> int:
+        self._fresh.flush(True)
+        self._fresh.close()
+        return self._machine._swap(self._incoming)
+
+    def abort(self) -> None:
+        self._fresh.close()
+        shutil.rmtree(self._incoming, ignore_errors=True)
+
+
 class StateMachine:
     def __init__(self, path: Path | str, *, sync: bool = True) -> None:
         """Open (or create) the database at `path`. `sync=False` is for tests only."""
@@ -174,23 +200,22 @@ class StateMachine:
             iterator.next()
         yield keys, values
 
-    def install_snapshot(self, batches: Iterator[tuple[list[bytes], list[bytes]]]) -> int:
-        """Replace the whole store by a leader's snapshot; returns the new applied index.
-
-        The new store is built beside the old one and swapped in by renames, so a crash leaves
-        either the old or the new store (finished at the next open), never a mix.
-        """
-        incoming = self._path.with_name(self._path.name + ".incoming")
-        shutil.rmtree(incoming, ignore_errors=True)
-        fresh = Rdict(str(incoming), Options(raw_mode=True))
+    def install_snapshot(self, batches: Iterable[tuple[list[bytes], list[bytes]]]) -> int:
+        """Replace the whole store by a leader's snapshot; returns the new applied index."""
+        install = self.begin_install()
         try:
             for keys, values in batches:
-                batch = WriteBatch(raw_mode=True)
-                for key, value in zip(keys, values, strict=True):
-                    batch.put(key, value)
-                fresh.write(batch, self._write_options)
-        finally:
-            fresh.close()
+                install.add(keys, values)
+        except BaseException:
+            install.abort()
+            raise
+        return install.finish()
+
+    def begin_install(self) -> SnapshotInstall:
+        """Start receiving a snapshot batch by batch (as it streams in)."""
+        return SnapshotInstall(self)
+
+    def _swap(self, incoming: Path) -> int:
         self._db.close()
         _swap_in(self._path, incoming)
         self._db = Rdict(str(self._path), Options(raw_mode=True))

@@ -32,8 +32,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     except ClusterError as error:
         print(f"tessera up: {error}", file=sys.stderr)
         return 1
-    print(f"""Tessera is up: 1 metadata, {len(cluster.datanodes())} datanodes in zones {",".join(options.zones)}, \
-1 frontend (erasure code {options.k}+{options.m}).
+    zones = ",".join(options.zones)
+    print(f"""Tessera is up: {len(cluster.metadata_nodes())} metadata replicas (Raft), \
+{len(cluster.datanodes())} datanodes in zones {zones}, 1 frontend (erasure code {options.k}+{options.m}).
   endpoint:   {cluster.endpoint}
   region:     {options.region}
   access key: {credentials.access_key}
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start a local cluster in the foreground")
     up.add_argument("--data", default="data", help="data directory (default ./data)")
     up.add_argument("--port", type=int, default=9000,
-                    help="S3 port; metadata and datanodes use the next 7 ports")
+                    help="S3 port; metadata replicas and datanodes use the next 9 ports")
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--datanode-capacity-bytes", type=int, default=0, help="0 = the disk's free space")
     up.set_defaults(run=cmd_up)

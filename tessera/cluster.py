@@ -1,7 +1,7 @@
 """A local cluster of real processes: metadata, datanodes in zones, frontends.
 
 Theory of operation: `LocalCluster` derives every address from one base port
-(frontend = base, metadata = base+1, datanodes = base+2...), starts each role
+(frontend = base, metadata replicas = base+1..., datanodes after them), starts each role
 as `python -m <role>` with its own data directory and log file under one data
 directory, waits until each is ready (a real RPC or HTTP answer, no sleeps),
 and records what it started in `<data>/cluster.json` for `tessera status`.
@@ -50,6 +50,10 @@ class ClusterOptions:
     host: str = "127.0.0.1"
     zones: tuple[str, ...] = DEFAULT_ZONES
     datanodes_per_zone: int = 2
+    metadata_replicas: int = 3
+    raft_tick_ms: int = 100
+    election_ticks: int = 10
+    compact_entries: int = 10_000
     region: str = "us-east-1"
     k: int = 4
     m: int = 2
@@ -83,15 +87,20 @@ class LocalCluster:
 
     @property
     def metadata_address(self) -> str:
-        return next(spec.address for spec in self.specs.values() if spec.role == "metadata")
+        """Every replica's address, comma-separated, as the roles' --metadata flags take them."""
+        return ",".join(spec.address for spec in self.metadata_nodes())
+
+    def metadata_nodes(self) -> list[NodeSpec]:
+        return [s for s in self.specs.values() if s.role == "metadata"]
 
     def datanodes(self, zone: str | None = None) -> list[NodeSpec]:
         return [s for s in self.specs.values() if s.role == "datanode" and zone in (None, s.zone)]
 
     def _layout(self) -> dict[str, NodeSpec]:
         o = self.options
-        specs = [NodeSpec("metadata", "meta-1", f"{o.host}:{o.base_port + 1}")]
-        port = o.base_port + 2
+        specs = [NodeSpec("metadata", f"meta-{n}", f"{o.host}:{o.base_port + n}")
+                 for n in range(1, o.metadata_replicas + 1)]
+        port = o.base_port + o.metadata_replicas + 1
         for zone in o.zones:
             for number in range(1, o.datanodes_per_zone + 1):
                 specs.append(NodeSpec("datanode", f"dn-{zone}{number}", f"{o.host}:{port}", zone))
@@ -103,9 +112,11 @@ class LocalCluster:
         o = self.options
         data = str(o.data_dir / spec.node_id)
         if spec.role == "metadata":
+            peers = ",".join(f"{s.node_id}={s.address}" for s in self.metadata_nodes())
             return ["-m", "metadata", "--node-id", spec.node_id, "--listen", spec.address, "--data", data,
                     "--suspect-after-s", str(o.suspect_after_s), "--down-after-s", str(o.down_after_s),
-                    "--k", str(o.k), "--m", str(o.m)]
+                    "--k", str(o.k), "--m", str(o.m), "--peers", peers, "--raft-tick-ms", str(o.raft_tick_ms),
+                    "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries)]
         if spec.role == "datanode":
             return ["-m", "datanode", "--node-id", spec.node_id, "--zone", spec.zone, "--listen", spec.address,
                     "--data", data, "--metadata", self.metadata_address,
@@ -125,6 +136,8 @@ class LocalCluster:
                 for spec in self.specs.values():
                     if spec.role == role:
                         self.wait_ready(spec.node_id)
+                if role == "metadata":
+                    self.wait_for_leader()
             self.wait_datanodes_up()
         except BaseException:
             self.stop()
@@ -158,6 +171,19 @@ class LocalCluster:
                 return
             time.sleep(ready_poll_interval_s)
         raise ClusterError(f"{node_id} not ready after {ready_timeout_s} s")
+
+    def wait_for_leader(self, timeout_s: float = ready_timeout_s, excluding: str = "") -> str:
+        """Until a metadata replica (other than `excluding`) reports itself leader; its node id."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for spec in self.metadata_nodes():
+                if spec.node_id == excluding or not self.is_running(spec.node_id):
+                    continue
+                status = metadata_status(spec.address)
+                if status is not None and status.raft_role == "leader":
+                    return spec.node_id
+            time.sleep(ready_poll_interval_s)
+        raise ClusterError(f"no metadata leader after {timeout_s} s")
 
     def wait_datanodes_up(self, timeout_s: float = ready_timeout_s) -> None:
         """Until metadata reports every running datanode as up (its heartbeat arrived)."""
@@ -230,11 +256,24 @@ def probe(spec: NodeSpec) -> bool:
     return True
 
 
-def node_states(metadata_address: str) -> dict[str, str]:
-    with grpc.insecure_channel(metadata_address) as channel:
+def metadata_status(address: str) -> metadata_pb2.StatusReply | None:
+    with grpc.insecure_channel(address) as channel:
         try:
-            reply = metadata_pb2_grpc.MetadataServiceStub(channel).ListNodes(metadata_pb2.ListNodesRequest(),
-                                                                             timeout=2)
+            reply: metadata_pb2.StatusReply = metadata_pb2_grpc.MetadataServiceStub(channel).Status(
+                metadata_pb2.StatusRequest(), timeout=2)
         except grpc.RpcError:
-            return {}
-    return {node.node_id: node.state for node in reply.nodes}
+            return None
+    return reply
+
+
+def node_states(metadata_addresses: str) -> dict[str, str]:
+    """Datanode states as the metadata leader sees them ({} when no replica answers)."""
+    for address in metadata_addresses.split(","):
+        with grpc.insecure_channel(address) as channel:
+            try:
+                reply = metadata_pb2_grpc.MetadataServiceStub(channel).ListNodes(metadata_pb2.ListNodesRequest(),
+                                                                                 timeout=2)
+            except grpc.RpcError:
+                continue  # a follower answers NotLeader; a dead replica does not answer
+        return {node.node_id: node.state for node in reply.nodes}
+    return {}

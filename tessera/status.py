@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 
 from proto import datanode_pb2, datanode_pb2_grpc, metadata_pb2, metadata_pb2_grpc
-from tessera.cluster import CLUSTER_FILE
+from tessera.cluster import CLUSTER_FILE, metadata_status
 
 status_call_timeout_s = 3.0
 
@@ -27,23 +27,26 @@ def collect(data_dir: Path) -> dict[str, Any]:
     pids = {node["node_id"]: node.get("pid") for node in cluster["nodes"]}
     nodes: list[dict[str, Any]] = []
     report: dict[str, Any] = {"endpoint": cluster["endpoint"], "region": cluster["region"], "nodes": nodes}
-    with grpc.insecure_channel(cluster["metadata"]) as channel:
-        stub = metadata_pb2_grpc.MetadataServiceStub(channel)
-        try:
-            meta = stub.Status(metadata_pb2.StatusRequest(), timeout=status_call_timeout_s)
-            listed = stub.ListNodes(metadata_pb2.ListNodesRequest(), timeout=status_call_timeout_s).nodes
-            metadata_state = "up"
-        except grpc.RpcError:
-            meta, listed, metadata_state = None, [], "down"
+    statuses = {spec["node_id"]: metadata_status(spec["address"]) for spec in cluster["nodes"]
+                if spec["role"] == "metadata"}
+    leader = next((s for s in statuses.values() if s is not None and s.raft_role == "leader"), None)
+    leader_commit = leader.commit_index if leader else None
     for spec in cluster["nodes"]:
         if spec["role"] == "metadata":
+            status = statuses[spec["node_id"]]
             nodes.append({"role": "metadata", "id": spec["node_id"], "zone": "", "address": spec["address"],
-                          "state": metadata_state, "pid": pids.get(spec["node_id"]), "bytes_used": None,
-                          "applied_index": meta.applied_index if meta else None})
+                          "state": "up" if status else "down", "pid": pids.get(spec["node_id"]), "bytes_used": None,
+                          "raft_role": status.raft_role if status else None,
+                          "term": status.term if status else None,
+                          "commit_index": status.commit_index if status else None,
+                          "applied_index": status.applied_index if status else None,
+                          "lag": (leader_commit - status.applied_index) if status and leader_commit is not None
+                          else None})
         elif spec["role"] == "frontend":
             nodes.append({"role": "frontend", "id": spec["node_id"], "zone": "", "address": spec["address"],
                           "state": "up" if _frontend_healthy(spec["address"]) else "down",
                           "pid": pids.get(spec["node_id"]), "bytes_used": None})
+    listed = _list_nodes(cluster["metadata"])
     for node in listed:
         live = _node_info(node.address) if node.state != "down" else None
         nodes.append({"role": "datanode", "id": node.node_id, "zone": node.zone, "address": node.address,
@@ -51,10 +54,24 @@ def collect(data_dir: Path) -> dict[str, Any]:
                       "bytes_used": live.used_bytes if live else node.used_bytes,
                       "capacity_bytes": live.capacity_bytes if live else node.capacity_bytes,
                       "chunk_count": live.chunk_count if live else None})
-    report["bucket_count"] = meta.bucket_count if meta else None
-    report["object_count"] = meta.object_count if meta else None
-    report["gc_queue_length"] = meta.gc_queue_length if meta else None
+    report["leader"] = leader.node_id if leader else None
+    report["bucket_count"] = leader.bucket_count if leader else None
+    report["object_count"] = leader.object_count if leader else None
+    report["gc_queue_length"] = leader.gc_queue_length if leader else None
     return report
+
+
+def _list_nodes(metadata_addresses: str) -> list[metadata_pb2.Node]:
+    """The datanode registry, from whichever replica leads (followers answer NotLeader)."""
+    for address in metadata_addresses.split(","):
+        with grpc.insecure_channel(address) as channel:
+            try:
+                reply = metadata_pb2_grpc.MetadataServiceStub(channel).ListNodes(
+                    metadata_pb2.ListNodesRequest(), timeout=status_call_timeout_s)
+            except grpc.RpcError:
+                continue
+        return list(reply.nodes)
+    return []
 
 
 def _node_info(address: str) -> datanode_pb2.NodeInfoReply | None:
@@ -87,10 +104,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"endpoint {report['endpoint']}  region {report['region']}  buckets {report['bucket_count']}  "
           f"objects {report['object_count']}  gc queue {report['gc_queue_length']}")
-    print(f"{'ROLE':<9} {'ID':<8} {'ZONE':<5} {'ADDRESS':<21} {'STATE':<8} {'PID':>7} {'USED':>12}")
+    print(f"{'ROLE':<9} {'ID':<8} {'ZONE':<5} {'ADDRESS':<21} {'STATE':<8} {'PID':>7} {'USED':>12}  RAFT")
     for node in report["nodes"]:
         used = "" if node["bytes_used"] is None else f"{node['bytes_used']:,}"
         pid = "" if node["pid"] is None else str(node["pid"])
+        raft = ""
+        if node.get("raft_role"):
+            raft = (f"{node['raft_role']} term={node['term']} commit={node['commit_index']} "
+                    f"applied={node['applied_index']} lag={node['lag']}")
         print(f"{node['role']:<9} {node['id']:<8} {node['zone']:<5} {node['address']:<21} {node['state']:<8} "
-              f"{pid:>7} {used:>12}")
+              f"{pid:>7} {used:>12}  {raft}")
     return 0

@@ -15,7 +15,7 @@ from botocore.config import Config
 from tessera.cluster import ClusterOptions, LocalCluster
 from tessera.credentials import Credentials
 
-PORTS_PER_CLUSTER = 8  # frontend, metadata, 6 datanodes
+PORTS_PER_CLUSTER = 10  # frontend, 3 metadata replicas, 6 datanodes
 TEST_CREDENTIALS = Credentials("TESTACCESSKEY0001", "test-secret-key-0001")
 
 

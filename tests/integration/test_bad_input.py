@@ -55,9 +55,9 @@ def test_expired_presigned_url_is_access_denied(cluster: Any, s3: Any, guarded: 
     import urllib3
 
     http = urllib3.PoolManager()
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": guarded, "Key": "sentinel"}, ExpiresIn=1)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": guarded, "Key": "sentinel"}, ExpiresIn=3)
     assert http.request("GET", url, retries=False).status == 200
-    deadline = time.monotonic() + 5  # the URL is valid for one second, measured in whole seconds
+    deadline = time.monotonic() + 10  # the URL is valid for three seconds, measured in whole seconds
     while time.monotonic() < deadline:
         response = http.request("GET", url, retries=False)
         if response.status != 200:

@@ -66,7 +66,10 @@ def test_up_status_stop_restart_keeps_data(tmp_path: Path) -> None:
         nodes = report["nodes"]
         assert isinstance(nodes, list)
         roles = sorted(node["role"] for node in nodes)
-        assert roles == ["datanode"] * 6 + ["frontend", "metadata"]
+        assert roles == ["datanode"] * 6 + ["frontend"] + ["metadata"] * 3
+        raft_roles = sorted(node["raft_role"] for node in nodes if node["role"] == "metadata")
+        assert raft_roles == ["follower", "follower", "leader"]
+        assert report["leader"] in {node["id"] for node in nodes if node.get("raft_role") == "leader"}
         assert sorted(node["zone"] for node in nodes if node["role"] == "datanode") == ["a", "a", "b", "b", "c", "c"]
         assert all(node["state"] == "up" for node in nodes), nodes
         assert all(isinstance(node["pid"], int) and pid_alive(node["pid"]) for node in nodes)

@@ -58,6 +58,7 @@ async def expect_error(call: Awaitable[object], code: grpc.StatusCode, name: str
 
 def test_buckets_and_objects_round_trip(tmp_path: Path) -> None:
     async def scenario(stub: metadata_pb2_grpc.MetadataServiceStub, clock: FakeClock) -> None:
+        applied_before = (await stub.Status(pb.StatusRequest())).applied_index
         assert (await stub.CreateBucket(pb.CreateBucketRequest(name="photos"))).created
         await expect_error(
             stub.CreateBucket(pb.CreateBucketRequest(name="photos")),
@@ -89,7 +90,9 @@ def test_buckets_and_objects_round_trip(tmp_path: Path) -> None:
             "InvalidArgument",
         )
         status = await stub.Status(pb.StatusRequest())
-        assert (status.node_id, status.pid, status.applied_index) == ("meta-t", os.getpid(), 7)
+        # Seven commands were applied (rejected ones consume their log index too).
+        assert (status.node_id, status.pid, status.applied_index - applied_before) == ("meta-t", os.getpid(), 7)
+        assert (status.raft_role, status.leader_id, list(status.voters)) == ("leader", "meta-t", ["meta-t"])
         assert (status.bucket_count, status.object_count) == (0, 0)
 
     run(tmp_path, scenario)
@@ -139,7 +142,10 @@ def test_restart_keeps_state(tmp_path: Path) -> None:
 
     async def check(stub: metadata_pb2_grpc.MetadataServiceStub, clock: FakeClock) -> None:
         assert [b.name for b in (await stub.ListBuckets(pb.ListBucketsRequest())).buckets] == ["kept"]
-        assert (await stub.Status(pb.StatusRequest())).applied_index == 1
+        status = await stub.Status(pb.StatusRequest())
+        # The log was replayed (the create is not applied twice) and a new term's NOOP committed.
+        assert status.bucket_count == 1 and status.term >= 2
+        assert status.applied_index == status.commit_index == status.last_index
 
     run(tmp_path, create)
     run(tmp_path, check)

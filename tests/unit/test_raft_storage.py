@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metadata.raft.messages import Entry, EntryKind, HardState, SnapshotMeta
+from metadata.raft.messages import ConfChange, ConfChangeKind, Entry, EntryKind, HardState, SnapshotMeta
 from metadata.raft.storage import CompactedError, MemoryStorage, UnavailableError
 from metadata.raft_storage import RocksLogStorage
 
@@ -17,7 +17,6 @@ def entries(first: int, last: int, term: int) -> list[Entry]:
 
 def test_append_truncate_and_restart_match_memory_storage(tmp_path: Path) -> None:
     rocks, memory = RocksLogStorage(tmp_path / "raft", sync=False), MemoryStorage()
-    rocks.bootstrap(["m1", "m2", "m3"])
     steps: list[tuple[HardState, list[Entry]]] = [
         (HardState(1, "m1", 0), entries(1, 5, 1)),
         (HardState(2, "m2", 3), entries(4, 6, 2)),  # conflicting suffix 4..5 is replaced
@@ -33,7 +32,7 @@ def test_append_truncate_and_restart_match_memory_storage(tmp_path: Path) -> Non
     assert rocks.entries(1, 9, 1 << 20) == memory.entries(1, 9, 1 << 20)
     rocks.close()
     reopened = RocksLogStorage(tmp_path / "raft", sync=False)
-    assert reopened.initial_state() == (HardState(2, "m2", 6), ("m1", "m2", "m3"))
+    assert reopened.initial_state() == (HardState(2, "m2", 6), ())
     assert reopened.last_index() == 8 and reopened.term(5) == 2
     assert reopened.entries(2, 4, 1 << 20) == memory.entries(2, 4, 1 << 20)
     reopened.close()
@@ -41,10 +40,10 @@ def test_append_truncate_and_restart_match_memory_storage(tmp_path: Path) -> Non
 
 def test_compaction_and_snapshot_install(tmp_path: Path) -> None:
     storage = RocksLogStorage(tmp_path / "raft", sync=False)
-    storage.bootstrap(["m1"])
-    storage.persist(HardState(1, "m1", 10), entries(1, 10, 1), None)
-    meta = storage.compact(6, ("m1",))
-    assert meta == SnapshotMeta(6, 1, ("m1",))
+    add = Entry(1, 1, EntryKind.CONF_CHANGE, ConfChange(ConfChangeKind.ADD, "m1").encode())
+    storage.persist(HardState(1, "m1", 10), [add, *entries(2, 10, 1)], None)
+    meta = storage.compact(6)
+    assert meta == SnapshotMeta(6, 1, ("m1",))  # the configuration as of index 6 is kept
     assert storage.first_index() == 7 and storage.term(6) == 1
     with pytest.raises(CompactedError):
         storage.entries(5, 8, 1 << 20)
