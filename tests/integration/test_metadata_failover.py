@@ -125,3 +125,38 @@ def test_hung_leader_is_replaced_and_rejoins(raft_cluster: LocalCluster) -> None
         assert time.monotonic() < deadline, f"{old_leader} did not rejoin as follower: {status}"
         time.sleep(0.05)
     assert_all_present(s3, "hung", writer.acknowledged)
+
+
+@pytest.mark.parametrize("fault", ["kill", "pause"])
+def test_history_with_leader_faults_is_linearizable(raft_cluster: LocalCluster, fault: str) -> None:
+    from tessera.history import OpMix, record
+    from tessera.lincheck import Outcome, check
+
+    bucket = f"lin-{fault}"
+    s3_client(raft_cluster).create_bucket(Bucket=bucket)
+    faults_done: list[str] = []
+
+    def chaos() -> None:
+        for _ in range(2):
+            time.sleep(0.7)  # let a stretch of the history run before each fault
+            victim = raft_cluster.wait_for_leader()
+            if fault == "kill":
+                raft_cluster.kill(victim)
+                raft_cluster.wait_for_leader(excluding=victim)
+                raft_cluster.start_node(victim)
+            else:
+                raft_cluster.kill(victim, signal.SIGSTOP)
+                try:
+                    raft_cluster.wait_for_leader(excluding=victim)
+                finally:
+                    raft_cluster.kill(victim, signal.SIGCONT)
+            faults_done.append(victim)
+
+    history = record(raft_cluster.endpoint, raft_cluster.credentials, bucket, ("k/a", "k/b", "k/c"), clients=6,
+                     operations_per_client=60, seed=11, op_mix=OpMix(put=0.4, get=0.35, delete=0.1, list=0.15),
+                     chaos=chaos, region=raft_cluster.options.region)
+    assert len(faults_done) == 2
+    ok = [op for op in history.operations if op.outcome is Outcome.OK]
+    assert len(ok) > len(history.operations) // 2, "most operations must succeed despite the faults"
+    result = check(history)
+    assert result.linearizable is True, "\n".join(result.counterexample or ["state bound reached"])
