@@ -85,6 +85,8 @@ class RaftDriver:
         self._proposals: dict[int, _Waiter] = {}
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._ready_reads: list[tuple[int, asyncio.Future[int]]] = []
+        self._barrier_waiters: list[asyncio.Future[int]] = []
+        self._barrier_in_flight: asyncio.Future[int] | None = None
         self._peers: dict[str, _Peer] = {}
         self._task: asyncio.Task[None] | None = None
         self._snapshot_tasks: set[asyncio.Task[None]] = set()
@@ -184,11 +186,12 @@ class RaftDriver:
             if not waiter.future.done():
                 waiter.future.set_exception(error)
         self._proposals.clear()
-        for future in [*self._reads.values(), *(f for _, f in self._ready_reads)]:
+        for future in [*self._reads.values(), *(f for _, f in self._ready_reads), *self._barrier_waiters]:
             if not future.done():
                 future.set_exception(error)
         self._reads.clear()
         self._ready_reads.clear()
+        self._barrier_waiters.clear()
 
     async def _maybe_compact(self) -> None:
         snapshot = self.storage.snapshot_meta()
@@ -264,19 +267,46 @@ class RaftDriver:
         return reply
 
     async def read_barrier(self) -> None:
-        """Return once this replica has applied everything committed before the call (ReadIndex)."""
+        """Return once this replica has applied everything committed before the call (ReadIndex).
+
+        Reads that arrive while a ReadIndex round is in flight wait for the next round, which
+        starts after they arrived (so it covers every write acknowledged before them); one round
+        then serves all of them: concurrent reads cost one heartbeat round, not one each.
+        """
         if not self.is_leader():
             raise NotLeader(*self.leader())
-        request_id = uuid.uuid4().bytes
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._reads[request_id] = future
+        self._barrier_waiters.append(future)
+        if self._barrier_in_flight is None or self._barrier_in_flight.done():
+            self._start_barrier_round()
+        await asyncio.wait_for(asyncio.shield(future), proposal_timeout_s)
+
+    def _start_barrier_round(self) -> None:
+        waiters, self._barrier_waiters = self._barrier_waiters, []
+        request_id = uuid.uuid4().bytes
+        round_future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._reads[request_id] = round_future
+        self._barrier_in_flight = round_future
+        round_future.add_done_callback(lambda done: self._finish_barrier_round(done, waiters))
         try:
             self.core.read_index(request_id)
         except CoreNotLeader:
             self._reads.pop(request_id, None)
-            raise NotLeader(*self.leader()) from None
+            round_future.set_exception(NotLeader(*self.leader()))
         self._wake.set()
-        await asyncio.wait_for(asyncio.shield(future), proposal_timeout_s)
+
+    def _finish_barrier_round(self, done: asyncio.Future[int], waiters: list[asyncio.Future[int]]) -> None:
+        for waiter in waiters:
+            if waiter.done():
+                continue
+            if done.cancelled():
+                waiter.set_exception(NotLeader(*self.leader()))
+            elif done.exception() is not None:
+                waiter.set_exception(done.exception())  # type: ignore[arg-type]
+            else:
+                waiter.set_result(done.result())
+        if self._barrier_waiters:  # reads that arrived during the round get the next one
+            self._start_barrier_round()
 
     async def transfer_leadership(self, target: str) -> None:
         self.core.transfer_leadership(target)

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tessera import bench, status
+from tessera import bench, metabench, status
 from tessera.cluster import ClusterError, ClusterOptions, LocalCluster
 from tessera.credentials import load_or_create
 
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser("bench", help="benchmark any S3 endpoint")
     bench.add_arguments(bench_parser)
     bench_parser.set_defaults(run=bench.run)
+    metadata_bench = commands.add_parser("bench-metadata", help="Raft commit throughput and latency")
+    metabench.add_metadata_arguments(metadata_bench)
+    metadata_bench.set_defaults(run=metabench.run_metadata)
+    failover_bench = commands.add_parser("bench-failover", help="time from killing the leader to the next PUT")
+    metabench.add_failover_arguments(failover_bench)
+    failover_bench.set_defaults(run=metabench.run_failover)
     return parser
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
+from frontend import limits
 from frontend.objects.get import ByteRange, read_range
 from frontend.objects.put import BodyDigest, PutRequest
 from frontend.s3 import errors, router
@@ -29,7 +30,8 @@ async def put_object(request: web.Request, endpoint: router.Endpoint, ctx: S3Con
     before_commit = body_validator(body, headers.content_md5)
     put = PutRequest(bucket=endpoint.bucket, key=endpoint.key, content_type=headers.content_type,
                      user_metadata=headers.user_metadata, headers=headers.stored)
-    await ctx.metadata.head_bucket(endpoint.bucket)  # fail fast, before reading a body
+    if body.declared_length >= limits.inline_bytes_max:  # fail fast before streaming a large body
+        await ctx.metadata.head_bucket(endpoint.bucket)
     version = await ctx.writer.put(put, body.chunks(), body.hashers, before_commit)
     return web.Response(status=200, headers={"ETag": f'"{version.etag}"', **checksum_response_headers(version)})
 
