@@ -103,15 +103,59 @@ class NodeInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class NodeInfoReply(_message.Message):
-    __slots__ = ("node_id", "zone", "capacity_bytes", "used_bytes", "chunk_count")
+    __slots__ = ("node_id", "zone", "capacity_bytes", "used_bytes", "chunk_count", "scrubbed_bytes", "scrub_passes", "corrupt_pieces_found")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ZONE_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_BYTES_FIELD_NUMBER: _ClassVar[int]
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SCRUBBED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SCRUB_PASSES_FIELD_NUMBER: _ClassVar[int]
+    CORRUPT_PIECES_FOUND_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     zone: str
     capacity_bytes: int
     used_bytes: int
     chunk_count: int
-    def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ...) -> None: ...
+    scrubbed_bytes: int
+    scrub_passes: int
+    corrupt_pieces_found: int
+    def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., scrubbed_bytes: _Optional[int] = ..., scrub_passes: _Optional[int] = ..., corrupt_pieces_found: _Optional[int] = ...) -> None: ...
+
+class RepairSource(_message.Message):
+    __slots__ = ("chunk_index", "address", "chunk_id")
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    chunk_index: int
+    address: str
+    chunk_id: str
+    def __init__(self, chunk_index: _Optional[int] = ..., address: _Optional[str] = ..., chunk_id: _Optional[str] = ...) -> None: ...
+
+class RepairChunkRequest(_message.Message):
+    __slots__ = ("chunk_id", "chunk_index", "backend", "k", "m", "piece_count", "piece_size_max", "sources")
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    M_FIELD_NUMBER: _ClassVar[int]
+    PIECE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PIECE_SIZE_MAX_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    chunk_id: str
+    chunk_index: int
+    backend: str
+    k: int
+    m: int
+    piece_count: int
+    piece_size_max: int
+    sources: _containers.RepeatedCompositeFieldContainer[RepairSource]
+    def __init__(self, chunk_id: _Optional[str] = ..., chunk_index: _Optional[int] = ..., backend: _Optional[str] = ..., k: _Optional[int] = ..., m: _Optional[int] = ..., piece_count: _Optional[int] = ..., piece_size_max: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[RepairSource, _Mapping]]] = ...) -> None: ...
+
+class RepairChunkReply(_message.Message):
+    __slots__ = ("size_bytes", "piece_count")
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PIECE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    size_bytes: int
+    piece_count: int
+    def __init__(self, size_bytes: _Optional[int] = ..., piece_count: _Optional[int] = ...) -> None: ...

@@ -64,6 +64,11 @@ class ChunkServiceStub:
                 request_serializer=proto_dot_datanode__pb2.NodeInfoRequest.SerializeToString,
                 response_deserializer=proto_dot_datanode__pb2.NodeInfoReply.FromString,
                 _registered_method=True)
+        self.RepairChunk = channel.unary_unary(
+                '/tessera.datanode.v1.ChunkService/RepairChunk',
+                request_serializer=proto_dot_datanode__pb2.RepairChunkRequest.SerializeToString,
+                response_deserializer=proto_dot_datanode__pb2.RepairChunkReply.FromString,
+                _registered_method=True)
 
 
 class ChunkServiceServicer:
@@ -105,6 +110,12 @@ class ChunkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RepairChunk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChunkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +148,11 @@ def add_ChunkServiceServicer_to_server(servicer, server):
                     servicer.NodeInfo,
                     request_deserializer=proto_dot_datanode__pb2.NodeInfoRequest.FromString,
                     response_serializer=proto_dot_datanode__pb2.NodeInfoReply.SerializeToString,
+            ),
+            'RepairChunk': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepairChunk,
+                    request_deserializer=proto_dot_datanode__pb2.RepairChunkRequest.FromString,
+                    response_serializer=proto_dot_datanode__pb2.RepairChunkReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +317,33 @@ class ChunkService:
             '/tessera.datanode.v1.ChunkService/NodeInfo',
             proto_dot_datanode__pb2.NodeInfoRequest.SerializeToString,
             proto_dot_datanode__pb2.NodeInfoReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepairChunk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.datanode.v1.ChunkService/RepairChunk',
+            proto_dot_datanode__pb2.RepairChunkRequest.SerializeToString,
+            proto_dot_datanode__pb2.RepairChunkReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -201,7 +201,7 @@ class GcEntry(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload")
+    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload", "repair_chunk", "report_chunk")
     NOW_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +214,8 @@ class Command(_message.Message):
     UPLOAD_PART_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     ABORT_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    REPORT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     now_ns: int
     request_id: str
     create_bucket: CreateBucketRequest
@@ -226,7 +228,9 @@ class Command(_message.Message):
     upload_part: UploadPartRequest
     complete_multipart_upload: CompleteMultipartUploadRequest
     abort_multipart_upload: AbortMultipartUploadRequest
-    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ...) -> None: ...
+    repair_chunk: RepairChunkCommand
+    report_chunk: ReportChunkRequest
+    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ..., repair_chunk: _Optional[_Union[RepairChunkCommand, _Mapping]] = ..., report_chunk: _Optional[_Union[ReportChunkRequest, _Mapping]] = ...) -> None: ...
 
 class CreateBucketRequest(_message.Message):
     __slots__ = ("name", "region", "owner")
@@ -480,6 +484,58 @@ class ListMultipartUploadsReply(_message.Message):
     is_truncated: bool
     def __init__(self, uploads: _Optional[_Iterable[_Union[MultipartUpload, _Mapping]]] = ..., is_truncated: _Optional[bool] = ...) -> None: ...
 
+class RepairChunkCommand(_message.Message):
+    __slots__ = ("bucket", "key", "version_id", "part_number", "chunk_index", "old_node_id", "new_node_id", "new_chunk_id")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    OLD_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    version_id: str
+    part_number: int
+    chunk_index: int
+    old_node_id: str
+    new_node_id: str
+    new_chunk_id: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ..., version_id: _Optional[str] = ..., part_number: _Optional[int] = ..., chunk_index: _Optional[int] = ..., old_node_id: _Optional[str] = ..., new_node_id: _Optional[str] = ..., new_chunk_id: _Optional[str] = ...) -> None: ...
+
+class RepairChunkReply(_message.Message):
+    __slots__ = ("applied",)
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    applied: bool
+    def __init__(self, applied: _Optional[bool] = ...) -> None: ...
+
+class ReportChunkRequest(_message.Message):
+    __slots__ = ("node_id", "chunk_id", "reason")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    chunk_id: str
+    reason: str
+    def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReportChunkReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ChunkProblem(_message.Message):
+    __slots__ = ("node_id", "chunk_id", "reason", "reported_ns")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_NS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    chunk_id: str
+    reason: str
+    reported_ns: int
+    def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., reason: _Optional[str] = ..., reported_ns: _Optional[int] = ...) -> None: ...
+
 class PlacementRequest(_message.Message):
     __slots__ = ("count",)
     COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -543,7 +599,14 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length", "raft_role", "term", "commit_index", "leader_id", "voters", "last_index", "snapshot_index")
+    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length", "raft_role", "term", "commit_index", "leader_id", "voters", "last_index", "snapshot_index", "repair_queue_length", "repaired_chunks", "repaired_bytes", "repair_mb_s", "repair_eta_s", "stripes_by_surviving", "degraded_stripes", "zone_unsafe_stripes", "chunk_problems", "last_scan_ns")
+    class StripesBySurvivingEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
     BUCKET_COUNT_FIELD_NUMBER: _ClassVar[int]
     OBJECT_COUNT_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -557,6 +620,16 @@ class StatusReply(_message.Message):
     VOTERS_FIELD_NUMBER: _ClassVar[int]
     LAST_INDEX_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_QUEUE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_MB_S_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_ETA_S_FIELD_NUMBER: _ClassVar[int]
+    STRIPES_BY_SURVIVING_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_STRIPES_FIELD_NUMBER: _ClassVar[int]
+    ZONE_UNSAFE_STRIPES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SCAN_NS_FIELD_NUMBER: _ClassVar[int]
     bucket_count: int
     object_count: int
     applied_index: int
@@ -570,4 +643,14 @@ class StatusReply(_message.Message):
     voters: _containers.RepeatedScalarFieldContainer[str]
     last_index: int
     snapshot_index: int
-    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ..., raft_role: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., leader_id: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ...) -> None: ...
+    repair_queue_length: int
+    repaired_chunks: int
+    repaired_bytes: int
+    repair_mb_s: float
+    repair_eta_s: float
+    stripes_by_surviving: _containers.ScalarMap[int, int]
+    degraded_stripes: int
+    zone_unsafe_stripes: int
+    chunk_problems: int
+    last_scan_ns: int
+    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ..., raft_role: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., leader_id: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., repair_queue_length: _Optional[int] = ..., repaired_chunks: _Optional[int] = ..., repaired_bytes: _Optional[int] = ..., repair_mb_s: _Optional[float] = ..., repair_eta_s: _Optional[float] = ..., stripes_by_surviving: _Optional[_Mapping[int, int]] = ..., degraded_stripes: _Optional[int] = ..., zone_unsafe_stripes: _Optional[int] = ..., chunk_problems: _Optional[int] = ..., last_scan_ns: _Optional[int] = ...) -> None: ...

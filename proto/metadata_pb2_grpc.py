@@ -139,6 +139,11 @@ class MetadataServiceStub:
                 request_serializer=proto_dot_metadata__pb2.ListMultipartUploadsRequest.SerializeToString,
                 response_deserializer=proto_dot_metadata__pb2.ListMultipartUploadsReply.FromString,
                 _registered_method=True)
+        self.ReportChunk = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/ReportChunk',
+                request_serializer=proto_dot_metadata__pb2.ReportChunkRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.ReportChunkReply.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -270,6 +275,12 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportChunk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -377,6 +388,11 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.ListMultipartUploads,
                     request_deserializer=proto_dot_metadata__pb2.ListMultipartUploadsRequest.FromString,
                     response_serializer=proto_dot_metadata__pb2.ListMultipartUploadsReply.SerializeToString,
+            ),
+            'ReportChunk': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportChunk,
+                    request_deserializer=proto_dot_metadata__pb2.ReportChunkRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.ReportChunkReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -946,6 +962,33 @@ class MetadataService:
             '/tessera.metadata.v1.MetadataService/ListMultipartUploads',
             proto_dot_metadata__pb2.ListMultipartUploadsRequest.SerializeToString,
             proto_dot_metadata__pb2.ListMultipartUploadsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportChunk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/ReportChunk',
+            proto_dot_metadata__pb2.ReportChunkRequest.SerializeToString,
+            proto_dot_metadata__pb2.ReportChunkReply.FromString,
             options,
             channel_credentials,
             insecure,
