@@ -36,6 +36,9 @@ def parse_args(argv: list[str]) -> DatanodeConfig:
     parser.add_argument("--heartbeat-interval-s", type=float, default=defaults.heartbeat_interval_s)
     parser.add_argument("--gc-interval-s", type=float, default=defaults.gc_interval_s)
     parser.add_argument("--gc-grace-s", type=float, default=defaults.gc_grace_s)
+    parser.add_argument("--scrub-bytes-per-s", type=int, default=defaults.scrub_bytes_per_s,
+                        help="scrub read rate; 0 disables scrubbing")
+    parser.add_argument("--scrub-pause-s", type=float, default=defaults.scrub_pause_s)
     parser.add_argument("--metadata-timeout-s", type=float, default=defaults.metadata_timeout_s)
     parser.add_argument("--log-level", default=defaults.log_level)
     args = parser.parse_args(argv)
@@ -45,6 +48,7 @@ def parse_args(argv: list[str]) -> DatanodeConfig:
         advertise_address=args.advertise, capacity_bytes=args.capacity_bytes,
         heartbeat_interval_s=args.heartbeat_interval_s, gc_interval_s=args.gc_interval_s,
         gc_grace_s=args.gc_grace_s, metadata_timeout_s=args.metadata_timeout_s,
+        scrub_bytes_per_s=args.scrub_bytes_per_s, scrub_pause_s=args.scrub_pause_s,
         shutdown_grace_s=limits.shutdown_grace_s, log_level=args.log_level,
     )
 

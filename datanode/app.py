@@ -15,6 +15,7 @@ from datanode.config import DatanodeConfig, join_host_port, split_host_port
 from datanode.gc import run_gc
 from datanode.heartbeat import NodeIdentity, run_heartbeat
 from datanode.metadata_client import MetadataClient
+from datanode.scrub import ScrubStats, run_scrub
 from datanode.server import create_server
 from datanode.store import ChunkStore
 
@@ -44,7 +45,8 @@ async def serve(config: DatanodeConfig, stop: asyncio.Event,
     """Run the datanode until stop is set; on_serving(address) is called once it accepts RPCs."""
     config.validate()
     store = await asyncio.to_thread(ChunkStore, config.data_dir, config.capacity_bytes)
-    server = create_server(store, config.node_id, config.zone)
+    scrub_stats = ScrubStats()
+    server = create_server(store, config.node_id, config.zone, scrub_stats)
     bound_port = server.add_insecure_port(config.listen)  # raises RuntimeError when it cannot bind
     await server.start()
     address = advertised_address(config, bound_port)
@@ -60,6 +62,10 @@ async def serve(config: DatanodeConfig, stop: asyncio.Event,
         asyncio.create_task(run_gc(client, store, config.node_id, config.gc_interval_s, config.gc_grace_s,
                                    config.metadata_timeout_s, stop), name="gc"),
     ]
+    if config.scrub_bytes_per_s > 0:
+        loops.append(asyncio.create_task(run_scrub(client, store, config.node_id, config.scrub_bytes_per_s,
+                                                   config.scrub_pause_s, config.metadata_timeout_s, scrub_stats,
+                                                   stop), name="scrub"))
     try:
         await stop.wait()
     finally:

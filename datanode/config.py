@@ -53,6 +53,10 @@ class DatanodeConfig:
     gc_grace_s: float = 30.0
     # seconds allowed for one metadata RPC (heartbeat, GcList, GcDone); default 2.0.
     metadata_timeout_s: float = 2.0
+    # scrub read rate in bytes/s (0 = no scrubbing); default 20 MB/s, a background trickle.
+    scrub_bytes_per_s: int = 20_000_000
+    # pause between two complete scrub passes, seconds; default 60.
+    scrub_pause_s: float = 60.0
     # seconds in-flight RPCs get to finish on SIGTERM/SIGINT; default 2.0.
     shutdown_grace_s: float = 2.0
     # logging level name for stderr; default "INFO".

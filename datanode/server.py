@@ -30,6 +30,8 @@ from datanode.errors import (
     ProtocolError,
     UnsupportedFormat,
 )
+from datanode.repair import RepairFailed, repair_chunk
+from datanode.scrub import ScrubStats
 from datanode.store import ChunkStore, ChunkWriter
 from proto import datanode_pb2 as pb
 from proto import datanode_pb2_grpc as pb_grpc
@@ -76,7 +78,8 @@ async def _abort(context: Context, error: DatanodeError) -> NoReturn:
 
 
 class ChunkServicer(pb_grpc.ChunkServiceServicer):  # type: ignore[misc]
-    def __init__(self, store: ChunkStore, node_id: str, zone: str) -> None:
+    def __init__(self, store: ChunkStore, node_id: str, zone: str, scrub: ScrubStats | None = None) -> None:
+        self._scrub = scrub or ScrubStats()
         self._store = store
         self._node_id = node_id
         self._zone = zone
@@ -165,10 +168,21 @@ class ChunkServicer(pb_grpc.ChunkServiceServicer):  # type: ignore[misc]
         while batch := await asyncio.to_thread(_take, chunk_ids, limits.list_batch_ids_max):
             yield pb.ListChunksReply(chunk_ids=batch)
 
+    async def RepairChunk(self, request: pb.RepairChunkRequest, context: Context) -> pb.RepairChunkReply:
+        try:
+            return await repair_chunk(self._store, request)
+        except DatanodeError as error:
+            await _abort(context, error)
+        except RepairFailed as error:
+            logger.warning("event=repair_failed chunk_id=%s error=%s", request.chunk_id, error)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"RepairFailed: {error}")
+
     async def NodeInfo(self, request: pb.NodeInfoRequest, context: Context) -> pb.NodeInfoReply:
         capacity_bytes = await asyncio.to_thread(self._store.capacity_bytes)
         return pb.NodeInfoReply(node_id=self._node_id, zone=self._zone, capacity_bytes=capacity_bytes,
-                                used_bytes=self._store.used_bytes(), chunk_count=self._store.chunk_count())
+                                used_bytes=self._store.used_bytes(), chunk_count=self._store.chunk_count(),
+                                scrubbed_bytes=self._scrub.scrubbed_bytes, scrub_passes=self._scrub.passes,
+                                corrupt_pieces_found=self._scrub.corrupt_pieces_found)
 
 
 async def _in_thread_even_if_cancelled(cleanup: Callable[[], None]) -> None:
@@ -184,10 +198,10 @@ def _take(iterator: Iterator[str], count: int) -> list[str]:
     return list(itertools.islice(iterator, count))
 
 
-def create_server(store: ChunkStore, node_id: str, zone: str) -> aio.Server:
+def create_server(store: ChunkStore, node_id: str, zone: str, scrub: ScrubStats | None = None) -> aio.Server:
     """A grpc.aio server with ChunkService registered; the caller adds ports and starts it."""
     # so_reuseport off: a second datanode started on a taken port must fail, not share it.
     options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 0)]
     server = aio.server(options=options, maximum_concurrent_rpcs=limits.concurrent_rpcs_max)
-    pb_grpc.add_ChunkServiceServicer_to_server(ChunkServicer(store, node_id, zone), server)
+    pb_grpc.add_ChunkServiceServicer_to_server(ChunkServicer(store, node_id, zone, scrub), server)
     return server

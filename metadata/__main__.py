@@ -37,6 +37,10 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
     parser.add_argument("--raft-tick-ms", type=int, default=int(defaults.raft_tick_s * 1000))
     parser.add_argument("--election-ticks", type=int, default=defaults.election_ticks)
     parser.add_argument("--compact-entries", type=int, default=defaults.compact_entries)
+    parser.add_argument("--repair-grace-s", type=float, default=defaults.repair_grace_s)
+    parser.add_argument("--repair-interval-s", type=float, default=defaults.repair_interval_s)
+    parser.add_argument("--repair-concurrency", type=int, default=defaults.repair_concurrency)
+    parser.add_argument("--repair-bytes-per-s-max", type=int, default=defaults.repair_bytes_per_s_max)
     args = parser.parse_args(argv)
     peers = tuple(tuple(item.split("=", 1)) for item in args.peers.split(",") if item)
     config = MetadataConfig(
@@ -51,6 +55,10 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
         raft_tick_s=args.raft_tick_ms / 1000,
         election_ticks=args.election_ticks,
         compact_entries=args.compact_entries,
+        repair_grace_s=args.repair_grace_s,
+        repair_interval_s=args.repair_interval_s,
+        repair_concurrency=args.repair_concurrency,
+        repair_bytes_per_s_max=args.repair_bytes_per_s_max,
     )
     try:
         config.validate()

@@ -22,6 +22,10 @@ class MetadataConfig:
     raft_tick_s: seconds per Raft tick (heartbeat interval). Default 0.1 s.
     election_ticks: election timeout in ticks, randomized over [e, 2e). Default 10 (1-2 s).
     compact_entries: applied log entries kept before compaction. Default 10,000.
+    repair_grace_s: a datanode silent this long has its chunks rebuilt elsewhere. Default 60 s.
+    repair_interval_s: seconds between redundancy scans on the leader. Default 5 s.
+    repair_concurrency: chunk rebuilds in flight. Default 2.
+    repair_bytes_per_s_max: repair bandwidth cap in bytes/s; 0 = unlimited. Default 0.
     """
 
     node_id: str
@@ -35,6 +39,10 @@ class MetadataConfig:
     raft_tick_s: float = 0.1
     election_ticks: int = 10
     compact_entries: int = 10_000
+    repair_grace_s: float = 60.0
+    repair_interval_s: float = 5.0
+    repair_concurrency: int = 2
+    repair_bytes_per_s_max: int = 0
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
@@ -49,6 +57,10 @@ class MetadataConfig:
             raise ValueError(f"peers must include this replica {self.node_id!r}")
         if not 0 < self.raft_tick_s <= 1 or self.election_ticks < 3 or self.compact_entries < 1:
             raise ValueError("need 0 < raft_tick_s <= 1, election_ticks >= 3, compact_entries >= 1")
+        if self.repair_grace_s < 0 or self.repair_interval_s <= 0 or self.repair_concurrency < 1 \
+                or self.repair_bytes_per_s_max < 0:
+            raise ValueError("need repair_grace_s >= 0, repair_interval_s > 0, repair_concurrency >= 1, "
+                             "repair_bytes_per_s_max >= 0")
         if self.k < 1 or self.m < 1:
             raise ValueError("need k >= 1 and m >= 1 (m = 0 leaves no zone able to hold a chunk)")
 

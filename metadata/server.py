@@ -31,6 +31,7 @@ from metadata.raft.core import RaftConfig
 from metadata.raft_driver import NotLeader, RaftDriver
 from metadata.raft_storage import RocksLogStorage
 from metadata.raft_transport import GrpcTransport, RaftServicer
+from metadata.repair import RepairConfig, Repairer
 from metadata.state_machine import Reply, StateMachine
 from proto import metadata_pb2, metadata_pb2_grpc, raft_pb2_grpc
 
@@ -73,11 +74,13 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         clock_ns: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
         driver: RaftDriver | None = None,
+        repairer: Repairer | None = None,
     ) -> None:
         self._config = config
         self._state_machine = state_machine
         self._log = command_log
         self._driver = driver
+        self._repairer = repairer
         self._clock_ns = clock_ns
         self._rng = rng or random.Random()
 
@@ -234,15 +237,24 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
             **self._raft_status(),
         )
 
+    async def ReportChunk(
+        self, request: metadata_pb2.ReportChunkRequest, context: Context
+    ) -> metadata_pb2.ReportChunkReply:
+        log.warning("chunk problem reported node_id=%s chunk_id=%s reason=%s", request.node_id, request.chunk_id,
+                    request.reason)
+        return await self._propose(context, metadata_pb2.Command(report_chunk=request),
+                                   metadata_pb2.ReportChunkReply)
+
     def _raft_status(self) -> dict[str, Any]:
         if self._driver is None:
             return {}
+        repair = self._repairer.status_fields() if self._repairer is not None and self._driver.is_leader() else {}
         status = self._driver.core.status()
         role = status.role.name.lower()
         return {"raft_role": "candidate" if role == "pre_candidate" else role, "term": status.term,
                 "commit_index": status.commit_index, "leader_id": status.leader_id, "voters": list(status.voters),
                 "last_index": status.last_index,
-                "snapshot_index": self._driver.storage.snapshot_meta().index}
+                "snapshot_index": self._driver.storage.snapshot_meta().index, **repair}
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -302,8 +314,10 @@ class MetadataServer:
     """One running replica: store, log and gRPC server. Create with `await MetadataServer.start()`."""
 
     def __init__(self, config: MetadataConfig, state_machine: StateMachine, storage: RocksLogStorage,
-                 driver: RaftDriver, transport: GrpcTransport, server: grpc.aio.Server, port: int) -> None:
+                 driver: RaftDriver, transport: GrpcTransport, server: grpc.aio.Server, port: int,
+                 repairer: Repairer) -> None:
         self.config = config
+        self.repairer = repairer
         self.state_machine = state_machine
         self.storage = storage
         self.driver = driver
@@ -332,7 +346,11 @@ class MetadataServer:
                     ("grpc.so_reuseport", 0),  # a second replica on the same port must fail, not share it
                 ]
             )
-            servicer = MetadataServicer(config, state_machine, RaftCommandLog(driver), clock_ns, rng, driver)
+            repairer = Repairer(state_machine, driver.propose, driver.is_leader, RepairConfig(
+                grace_s=config.repair_grace_s, interval_s=config.repair_interval_s,
+                concurrency=config.repair_concurrency, bytes_per_s_max=config.repair_bytes_per_s_max,
+                suspect_after_ns=config.suspect_after_ns, down_after_ns=config.down_after_ns), clock_ns)
+            servicer = MetadataServicer(config, state_machine, RaftCommandLog(driver), clock_ns, rng, driver, repairer)
             metadata_pb2_grpc.add_MetadataServiceServicer_to_server(servicer, server)
             raft_pb2_grpc.add_RaftServiceServicer_to_server(RaftServicer(driver), server)
             port = server.add_insecure_port(config.listen)
@@ -340,13 +358,14 @@ class MetadataServer:
                 raise OSError(f"cannot listen on {config.listen}")
             await server.start()
             driver.start()
+            repairer.start()
         except BaseException:
             storage.close()
             state_machine.close()
             raise
         log.info("listening node_id=%s address=%s port=%d peers=%s", config.node_id, config.listen, port,
                  ",".join(peers))
-        started = cls(config, state_machine, storage, driver, transport, server, port)
+        started = cls(config, state_machine, storage, driver, transport, server, port, repairer)
         await started.wait_for_leader(leader_wait_s)
         return started
 
@@ -359,6 +378,7 @@ class MetadataServer:
 
     async def stop(self, grace_s: float = limits.shutdown_grace_s) -> None:
         """Hand leadership over, stop accepting RPCs, let in-flight ones finish, close the stores."""
+        await self.repairer.stop()
         await self._hand_over_leadership()
         await self._server.stop(grace_s)
         await self.driver.stop()

@@ -68,6 +68,8 @@ Reply: TypeAlias = (
     | metadata_pb2.UploadPartReply
     | metadata_pb2.CompleteMultipartUploadReply
     | metadata_pb2.AbortMultipartUploadReply
+    | metadata_pb2.RepairChunkReply
+    | metadata_pb2.ReportChunkReply
 )
 
 # S3 bucket naming (the structural part): 3..63 of [a-z0-9.-], alphanumeric at both ends.
@@ -124,6 +126,8 @@ REPLY_TYPES: dict[str, type[Reply]] = {
     "upload_part": metadata_pb2.UploadPartReply,
     "complete_multipart_upload": metadata_pb2.CompleteMultipartUploadReply,
     "abort_multipart_upload": metadata_pb2.AbortMultipartUploadReply,
+    "repair_chunk": metadata_pb2.RepairChunkReply,
+    "report_chunk": metadata_pb2.ReportChunkReply,
 }
 
 
@@ -137,6 +141,16 @@ def _replay(command: metadata_pb2.Command, record: metadata_pb2.SessionRecord) -
     op = command.WhichOneof("op")
     assert op is not None, "a recorded command had an op"
     return REPLY_TYPES[op].FromString(record.reply)
+
+
+def _find_location(version: metadata_pb2.ObjectVersion,
+                   request: metadata_pb2.RepairChunkCommand) -> metadata_pb2.ChunkLocation | None:
+    for part in version.parts:
+        if part.part_number == request.part_number:
+            for location in part.chunks:
+                if location.chunk_index == request.chunk_index:
+                    return location
+    return None
 
 
 class SnapshotInstall:
@@ -314,6 +328,10 @@ class StateMachine:
                 return self._complete_multipart_upload(command.complete_multipart_upload, now_ns, changes)
             case "abort_multipart_upload":
                 return self._abort_multipart_upload(command.abort_multipart_upload, now_ns, changes)
+            case "repair_chunk":
+                return self._repair_chunk(command.repair_chunk, now_ns, changes)
+            case "report_chunk":
+                return self._report_chunk(command.report_chunk, now_ns, changes)
             case _:
                 raise InvalidArgument("command carries no known operation")
 
@@ -540,6 +558,71 @@ class StateMachine:
             if part.part_number not in kept_part_numbers:
                 unused |= multipart.part_chunk_ids(part)
         self._enqueue_gc(unused, now_ns, changes)
+
+    def _repair_chunk(self, request: metadata_pb2.RepairChunkCommand, now_ns: int,
+                      changes: _Changes) -> metadata_pb2.RepairChunkReply:
+        """Compare-and-set a rebuilt chunk's location: a version overwritten, deleted or already
+        repaired meanwhile is left alone (and the rebuilt copy collected), never resurrected."""
+        _check_node_id(request.old_node_id)
+        _check_node_id(request.new_node_id)
+        key = records.object_key(request.bucket, request.key)
+        current = self._get_version(key)
+        location = _find_location(current, request) if current is not None else None
+        if current is None or current.version_id != request.version_id or location is None \
+                or location.node_id != request.old_node_id:
+            if request.new_node_id != request.old_node_id and request.new_chunk_id:
+                self._enqueue_gc({(request.new_node_id, request.new_chunk_id)}, now_ns, changes)
+            return metadata_pb2.RepairChunkReply(applied=False)
+        part = next(p for p in current.parts if p.part_number == request.part_number)
+        chunk_id = f"{part.data_id or current.version_id}.{part.part_number}.{location.chunk_index}"
+        location.node_id = request.new_node_id
+        location.missing = False
+        if request.new_node_id != request.old_node_id:
+            self._enqueue_gc({(request.old_node_id, chunk_id)}, now_ns, changes)
+        changes.batch.delete(records.problem_key(request.old_node_id, chunk_id))
+        changes.batch.put(key, records.encode(current))
+        return metadata_pb2.RepairChunkReply(applied=True)
+
+    def _report_chunk(self, request: metadata_pb2.ReportChunkRequest, now_ns: int,
+                      changes: _Changes) -> metadata_pb2.ReportChunkReply:
+        _check_node_id(request.node_id)
+        if not request.chunk_id or len(request.chunk_id) > limits.upload_id_bytes_max + 32:
+            raise InvalidArgument("chunk_id is empty or too long")
+        key = records.problem_key(request.node_id, request.chunk_id)
+        if self._get(key) is None:
+            problem = metadata_pb2.ChunkProblem(node_id=request.node_id, chunk_id=request.chunk_id,
+                                                reason=request.reason or "corrupt", reported_ns=now_ns)
+            changes.batch.put(key, records.encode(problem))
+        return metadata_pb2.ReportChunkReply()
+
+    def chunk_problems(self, limit: int) -> list[metadata_pb2.ChunkProblem]:
+        found: list[metadata_pb2.ChunkProblem] = []
+        iterator = self._db.iter()
+        iterator.seek(records.problem_prefix)
+        while iterator.valid() and len(found) < limit:
+            key = bytes(iterator.key())
+            if not key.startswith(records.problem_prefix):
+                break
+            found.append(records.decode(bytes(iterator.value()), metadata_pb2.ChunkProblem, key))
+            iterator.next()
+        return found
+
+    def scan_versions(self, after: bytes, limit: int) -> tuple[list[metadata_pb2.ObjectVersion], bytes]:
+        """Up to `limit` stored object versions after key `after` (b"" = from the start), and the
+        key to continue from (b"" when the scan is complete): the repair planner's cursor."""
+        iterator = self._db.iter()
+        iterator.seek(after + b"\x00" if after else records.object_prefix_root)
+        found: list[metadata_pb2.ObjectVersion] = []
+        last = b""
+        while iterator.valid() and len(found) < limit:
+            key = bytes(iterator.key())
+            if not key.startswith(records.object_prefix_root):
+                return found, b""
+            found.append(records.decode(bytes(iterator.value()), metadata_pb2.ObjectVersion, key))
+            last = key
+            iterator.next()
+        more = iterator.valid() and bytes(iterator.key()).startswith(records.object_prefix_root)
+        return found, last if more else b""
 
     def _enqueue_gc(self, chunks: set[tuple[str, str]], now_ns: int, changes: _Changes) -> None:
         for node_id, chunk_id in sorted(chunks):  # sorted: identical batches on every replica

@@ -18,7 +18,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     data_dir = Path(args.data).resolve()
     credentials = load_or_create(data_dir)
     options = ClusterOptions(data_dir=data_dir, base_port=args.port, region=args.region,
-                             datanode_capacity_bytes=args.datanode_capacity_bytes)
+                             datanode_capacity_bytes=args.datanode_capacity_bytes,
+                             repair_grace_s=args.repair_grace_s)
     cluster = LocalCluster(options, credentials)
     stopping = threading.Event()
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="S3 port; metadata replicas and datanodes use the next 9 ports")
     up.add_argument("--region", default="us-east-1")
     up.add_argument("--datanode-capacity-bytes", type=int, default=0, help="0 = the disk's free space")
+    up.add_argument("--repair-grace-s", type=float, default=60.0,
+                    help="rebuild a silent datanode's chunks elsewhere after this long")
     up.set_defaults(run=cmd_up)
     status_parser = commands.add_parser("status", help="show nodes, their state and the object counts")
     status.add_arguments(status_parser)

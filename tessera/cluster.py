@@ -54,6 +54,10 @@ class ClusterOptions:
     raft_tick_ms: int = 100
     election_ticks: int = 10
     compact_entries: int = 10_000
+    repair_grace_s: float = 60.0
+    repair_interval_s: float = 5.0
+    scrub_bytes_per_s: int = 20_000_000
+    scrub_pause_s: float = 60.0
     region: str = "us-east-1"
     k: int = 4
     m: int = 2
@@ -116,12 +120,14 @@ class LocalCluster:
             return ["-m", "metadata", "--node-id", spec.node_id, "--listen", spec.address, "--data", data,
                     "--suspect-after-s", str(o.suspect_after_s), "--down-after-s", str(o.down_after_s),
                     "--k", str(o.k), "--m", str(o.m), "--peers", peers, "--raft-tick-ms", str(o.raft_tick_ms),
-                    "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries)]
+                    "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries),
+                    "--repair-grace-s", str(o.repair_grace_s), "--repair-interval-s", str(o.repair_interval_s)]
         if spec.role == "datanode":
             return ["-m", "datanode", "--node-id", spec.node_id, "--zone", spec.zone, "--listen", spec.address,
                     "--data", data, "--metadata", self.metadata_address,
                     "--capacity-bytes", str(o.datanode_capacity_bytes),
-                    "--heartbeat-interval-s", str(o.heartbeat_interval_s), "--gc-grace-s", str(o.gc_grace_s)]
+                    "--heartbeat-interval-s", str(o.heartbeat_interval_s), "--gc-grace-s", str(o.gc_grace_s),
+                    "--scrub-bytes-per-s", str(o.scrub_bytes_per_s), "--scrub-pause-s", str(o.scrub_pause_s)]
         return ["-m", "frontend", "--listen", spec.address, "--metadata", self.metadata_address,
                 "--region", o.region, "--k", str(o.k), "--m", str(o.m), "--segment-size", str(o.segment_size)]
 

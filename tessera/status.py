@@ -53,12 +53,30 @@ def collect(data_dir: Path) -> dict[str, Any]:
                       "state": node.state, "pid": pids.get(node.node_id),
                       "bytes_used": live.used_bytes if live else node.used_bytes,
                       "capacity_bytes": live.capacity_bytes if live else node.capacity_bytes,
-                      "chunk_count": live.chunk_count if live else None})
+                      "chunk_count": live.chunk_count if live else None,
+                      "scrubbed_bytes": live.scrubbed_bytes if live else None,
+                      "scrub_passes": live.scrub_passes if live else None,
+                      "corrupt_pieces_found": live.corrupt_pieces_found if live else None})
     report["leader"] = leader.node_id if leader else None
+    report.update(_redundancy(leader))
     report["bucket_count"] = leader.bucket_count if leader else None
     report["object_count"] = leader.object_count if leader else None
     report["gc_queue_length"] = leader.gc_queue_length if leader else None
     return report
+
+
+def _redundancy(leader: metadata_pb2.StatusReply | None) -> dict[str, Any]:
+    if leader is None:
+        return {"degraded_stripes": None}
+    return {
+        "degraded_stripes": leader.degraded_stripes,
+        "zone_unsafe_stripes": leader.zone_unsafe_stripes,
+        "stripes_by_surviving": {str(k): v for k, v in sorted(leader.stripes_by_surviving.items())},
+        "repair": {"queue_length": leader.repair_queue_length, "repaired_chunks": leader.repaired_chunks,
+                   "repaired_bytes": leader.repaired_bytes, "mb_s": round(leader.repair_mb_s, 2),
+                   "eta_s": round(leader.repair_eta_s, 1), "chunk_problems": leader.chunk_problems,
+                   "last_scan_ns": leader.last_scan_ns},
+    }
 
 
 def _list_nodes(metadata_addresses: str) -> list[metadata_pb2.Node]:
@@ -114,4 +132,32 @@ def run(args: argparse.Namespace) -> int:
                     f"applied={node['applied_index']} lag={node['lag']}")
         print(f"{node['role']:<9} {node['id']:<8} {node['zone']:<5} {node['address']:<21} {node['state']:<8} "
               f"{pid:>7} {used:>12}  {raft}")
+    _print_redundancy(report)
     return 0
+
+
+def _bar(part: int, whole: int, width: int = 30) -> str:
+    filled = round(width * part / whole) if whole else width
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _print_redundancy(report: dict[str, Any]) -> None:
+    if report.get("degraded_stripes") is None:
+        print("redundancy: unknown (no metadata leader)")
+        return
+    by_surviving = report["stripes_by_surviving"]
+    total = sum(by_surviving.values())
+    print(f"redundancy: {total - report['degraded_stripes']}/{total} stripes fully redundant "
+          f"{_bar(total - report['degraded_stripes'], total)}  zone-unsafe {report['zone_unsafe_stripes']}")
+    for surviving, count in sorted(by_surviving.items(), key=lambda item: int(item[0])):
+        print(f"  {surviving} chunks surviving: {count:>8} stripes {_bar(count, total)}")
+    repair = report["repair"]
+    print(f"repair: queue {repair['queue_length']}  repaired {repair['repaired_chunks']} chunks "
+          f"({repair['repaired_bytes']:,} bytes)  {repair['mb_s']} MB/s  ETA {repair['eta_s']} s  "
+          f"reported problems {repair['chunk_problems']}")
+    datanodes = [n for n in report["nodes"] if n["role"] == "datanode" and n.get("scrub_passes") is not None]
+    if datanodes:
+        scrubbed = sum(n["scrubbed_bytes"] for n in datanodes)
+        corrupt = sum(n["corrupt_pieces_found"] for n in datanodes)
+        passes = min(n["scrub_passes"] for n in datanodes)
+        print(f"scrub: {scrubbed:,} bytes verified, complete passes {passes}, corrupt chunks found {corrupt}")

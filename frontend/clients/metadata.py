@@ -36,7 +36,7 @@ class _Retryable(Exception):
 
 
 MUTATIONS = frozenset({"CreateBucket", "DeleteBucket", "PutObject", "DeleteObject", "CreateMultipartUpload",
-                       "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"})
+                       "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "ReportChunk"})
 REQUEST_ID_HEADER = "x-tessera-request-id"  # the metadata service applies a request id at most once
 
 
@@ -168,6 +168,9 @@ class MetadataClient:
     async def list_multipart_uploads(self, request: pb.ListMultipartUploadsRequest) -> pb.ListMultipartUploadsReply:
         reply: pb.ListMultipartUploadsReply = await self._call("ListMultipartUploads", request)
         return reply
+
+    async def report_chunk(self, node_id: str, chunk_id: str, reason: str) -> None:
+        await self._call("ReportChunk", pb.ReportChunkRequest(node_id=node_id, chunk_id=chunk_id, reason=reason))
 
     async def placement(self, count: int) -> list[pb.Node]:
         request = pb.PlacementRequest(count=count)

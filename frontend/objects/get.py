@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from frontend.clients.datanode import ChunkReader, DatanodePool
@@ -50,8 +50,9 @@ class StripeReader:
     """Reads stripes [first, last] of one part, keeping k healthy chunk streams open."""
 
     def __init__(self, pool: DatanodePool, nodes: dict[str, pb.Node], codec: Codec, version_id: str,
-                 part: pb.Part, first: int, last: int) -> None:
+                 part: pb.Part, first: int, last: int, on_corrupt: Callable[[str, str, str], None]) -> None:
         self._pool = pool
+        self._on_corrupt = on_corrupt
         self._nodes = nodes
         self._codec = codec
         self._version_id = version_id
@@ -103,6 +104,8 @@ class StripeReader:
                     raise result
                 log.warning("degraded read chunk=%s node=%s reason=%s",
                             result.chunk_id, result.node_id, result.reason)
+                if result.reason.startswith("DATA_LOSS") or result.reason.startswith("bad piece"):
+                    self._on_corrupt(result.node_id, result.chunk_id, "corrupt")
                 self._active.pop(index).cancel()
                 replacement = self._open_next(stripe)
                 if replacement is None:
@@ -137,7 +140,8 @@ async def read_range(pool: DatanodePool, directory: NodeDirectory, version: pb.O
         local_first = max(byte_range.first, part_first) - part_first
         local_last = min(byte_range.last, part_last) - part_first
         first_stripe, last_stripe = local_first // segment_size, local_last // segment_size
-        reader = StripeReader(pool, nodes, codec, version.version_id, part, first_stripe, last_stripe)
+        reader = StripeReader(pool, nodes, codec, version.version_id, part, first_stripe, last_stripe,
+                              directory.report_problem)
         try:
             for stripe in range(first_stripe, last_stripe + 1):
                 segment = await reader.read_stripe(stripe)
