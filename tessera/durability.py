@@ -22,7 +22,7 @@ absorbing state "data lost":
 
 MTTDL is the mean time to absorption from state 0: the transient part Q of the generator
 gives the linear system (-Q) t = 1, solved here in exact rationals (the matrix is at most
-(parity_max+1)², and exact arithmetic sidesteps μ/λ ratios of 10^5 and more). The classic
+(parity_max+1)², and exact arithmetic sidesteps μ/λ ratios of 10^4 and more). The classic
 approximation for μ >> λ, ∏ death rates / ∏ birth rates, i.e. μ^m / (λ^(m+1) n(n-1)...(n-m))
 for serial repair, is reported next to it.
 
@@ -31,7 +31,8 @@ down temporarily: alone they lose nothing, since a stripe keeps at least k chunk
 While a zone is down a stripe tolerates m' = m - chunks_per_zone more node failures. An
 outage counts as a data-loss event when, already failed nodes (drawn from the stationary
 distribution of the chain above, all assumed outside the zone) plus nodes failing during
-the outage (no repair during it) exceed m'. That is conservative: the failed zone's chunks
+the outage (no repair during it) exceed m' within one stripe (the same coverage
+approximation, over the surviving nodes). That is conservative: the failed zone's chunks
 usually come back. Both figures are reported: node failures alone, and with zone outages.
 
 Worked example, default layout 4+2, 6 nodes, AFR 5%, 2 TB at 50 MB/s plus 600 s: λ = 0.0513
@@ -119,12 +120,13 @@ class DurabilityConfig:
             (self.placements is None or self.placements >= 1, "placements must be >= 1"),
             (self.repair_mode in REPAIR_MODES, f"repair mode must be one of {REPAIR_MODES}"),
         ]
-        spread = self.spread()
-        checks.append((1 <= spread <= width and spread * self.zones >= width,
-                       f"{self.zones} zones with at most {spread} chunks each cannot hold {width} chunks"))
         for ok, message in checks:
             if not ok:
                 raise DurabilityError(message)
+        spread = self.spread()  # zones >= 1 now
+        if not (1 <= spread <= width and spread * self.zones >= width):
+            raise DurabilityError(f"{self.zones} zones with at most {spread} chunks each "
+                                  f"cannot hold {width} chunks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,9 @@ def stripe_coverage(nodes: int, k: int, m: int, placements: int | None) -> float
     Each placement is taken as a uniform random (k+m)-subset of the nodes (the zone rule is
     ignored); one contains the m+1 failed nodes with q = C(n-m-1, k-1) / C(n, k+m), so with
     P placements the coverage is 1 - (1-q)^P. None means "many": coverage 1.
-    E.g. n=10, k=2, m=1, one placement: C(8, 1) / C(10, 3) = 8/120.
+
+    >>> round(stripe_coverage(10, 2, 1, 1) * 120, 9)  # C(8, 1) / C(10, 3) = 8/120
+    8.0
     """
     if placements is None or nodes == k + m:
         return 1.0
@@ -267,7 +271,10 @@ def binomial_tail(trials: int, probability: float, at_least: int) -> float:
     """P(X >= at_least) for X ~ Binomial(trials, probability); 1 when at_least <= 0.
 
     Summed upwards in log space (math.comb of 10^5 nodes overflows a float), stopping once
-    the terms past the mode no longer change the sum. E.g. (4, 0.5, 3) -> 5/16.
+    the terms past the mode no longer change the sum.
+
+    >>> round(binomial_tail(4, 0.5, 3), 12)  # 5/16
+    0.3125
     """
     if at_least <= 0:
         return 1.0
