@@ -146,6 +146,7 @@ class Repairer:
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._task: asyncio.Task[None] | None = None
         self._queue_length = 0
+        self.homeless = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="repair")
@@ -172,6 +173,7 @@ class Repairer:
         self.report = report
         tasks = sorted(report.tasks, key=lambda t: (t.healthy, t.version.key))[:tasks_per_scan_max]
         self._queue_length = len(tasks)
+        self.homeless = 0
         if tasks:
             log.info("repair scan tasks=%d degraded_stripes=%d most_at_risk_healthy=%d", len(tasks),
                      report.degraded_stripes, tasks[0].healthy)
@@ -185,6 +187,9 @@ class Repairer:
                 self._queue_length -= 1
 
         await asyncio.gather(*(one(task) for task in tasks))
+        if self.homeless:
+            log.warning("repair: %d chunks have no eligible home (every up node holds a chunk of their stripe)",
+                        self.homeless)
 
     def _nodes(self) -> dict[str, metadata_pb2.Node]:
         states = placement.with_states(self._machine.list_nodes(), self._clock_ns(), self.config.suspect_after_ns,
@@ -205,8 +210,9 @@ class Repairer:
 
     async def _repair(self, task: RepairTask, nodes: dict[str, metadata_pb2.Node]) -> None:
         home = choose_home(task, nodes)
-        if home is None:
-            log.warning("no home for chunk %s", chunk_id_of(task.version, task.part, task.chunk_index))
+        if home is None:  # every up node already holds a chunk of this stripe: wait for a node to return
+            self.homeless += 1
+            log.debug("no home for chunk %s", chunk_id_of(task.version, task.part, task.chunk_index))
             return
         await self._throttle(task.size_bytes)
         sources = [datanode_pb2.RepairSource(chunk_index=loc.chunk_index, address=nodes[loc.node_id].address,

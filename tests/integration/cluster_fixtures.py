@@ -40,7 +40,8 @@ def free_port_block(count: int = PORTS_PER_CLUSTER) -> int:
 
 @contextmanager
 def running_cluster(data_dir: Path, **overrides: Any) -> Iterator[LocalCluster]:
-    options = ClusterOptions(data_dir=data_dir, base_port=free_port_block(), **overrides)
+    ports = 1 + overrides.get("metadata_replicas", 3) + 3 * overrides.get("datanodes_per_zone", 2)
+    options = ClusterOptions(data_dir=data_dir, base_port=free_port_block(max(ports, PORTS_PER_CLUSTER)), **overrides)
     cluster = LocalCluster(options, TEST_CREDENTIALS)
     cluster.start()
     try:
