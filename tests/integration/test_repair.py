@@ -25,8 +25,8 @@ def healing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalC
     # Short timeouts so a dead node is declared down and repaired within seconds. Three datanodes
     # per zone: a rebuilt chunk needs a node that holds no other chunk of its stripe.
     with running_cluster(Path(tmp_path_factory.mktemp("heal")), datanodes_per_zone=3, raft_tick_ms=50,
-                         suspect_after_s=1.0, down_after_s=2.0, heartbeat_interval_s=0.3, repair_grace_s=3.0, repair_interval_s=0.5,
-                         scrub_bytes_per_s=200_000_000, scrub_pause_s=0.5) as cluster:
+                         suspect_after_s=1.0, down_after_s=2.0, heartbeat_interval_s=0.3, repair_grace_s=3.0,
+                         repair_interval_s=0.5, scrub_bytes_per_s=200_000_000, scrub_pause_s=0.5) as cluster:
         yield cluster
 
 
