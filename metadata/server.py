@@ -273,6 +273,8 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
             reply = await self._log.propose(command)
         except errors.MetadataError as error:
             await _abort(context, error)
+        except TimeoutError:  # no quorum answered in time: the client retries (its request id makes it safe)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "Timeout: the command was not committed in time")
         assert isinstance(reply, reply_type), f"{type(reply).__name__} is not {reply_type.__name__}"
         return reply
 
@@ -283,6 +285,8 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
             return read()
         except errors.MetadataError as error:
             await _abort(context, error)
+        except TimeoutError:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "Timeout: leadership could not be confirmed in time")
 
 
 REQUEST_ID_HEADER = "x-tessera-request-id"  # gRPC metadata: the same value on every retry of a request
