@@ -41,6 +41,8 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
     parser.add_argument("--repair-interval-s", type=float, default=defaults.repair_interval_s)
     parser.add_argument("--repair-concurrency", type=int, default=defaults.repair_concurrency)
     parser.add_argument("--repair-bytes-per-s-max", type=int, default=defaults.repair_bytes_per_s_max)
+    parser.add_argument("--join", action="store_true",
+                        help="join an existing cluster (added with `tessera metadata add`) instead of bootstrapping")
     args = parser.parse_args(argv)
     peers = tuple(tuple(item.split("=", 1)) for item in args.peers.split(",") if item)
     config = MetadataConfig(
@@ -59,6 +61,7 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
         repair_interval_s=args.repair_interval_s,
         repair_concurrency=args.repair_concurrency,
         repair_bytes_per_s_max=args.repair_bytes_per_s_max,
+        join=args.join,
     )
     try:
         config.validate()

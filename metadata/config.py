@@ -26,6 +26,8 @@ class MetadataConfig:
     repair_interval_s: seconds between redundancy scans on the leader. Default 5 s.
     repair_concurrency: chunk rebuilds in flight. Default 2.
     repair_bytes_per_s_max: repair bandwidth cap in bytes/s; 0 = unlimited. Default 0.
+    join: start as a new replica of an existing cluster (do not bootstrap; wait to be added with
+        `tessera metadata add`). Default False.
     """
 
     node_id: str
@@ -43,6 +45,7 @@ class MetadataConfig:
     repair_interval_s: float = 5.0
     repair_concurrency: int = 2
     repair_bytes_per_s_max: int = 0
+    join: bool = False
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""

@@ -28,7 +28,7 @@ from typing import Final, Protocol
 from metadata.errors import MetadataError
 from metadata.raft.core import NotLeader as CoreNotLeader
 from metadata.raft.core import RaftConfig, RaftCore, Ready, Role
-from metadata.raft.messages import EntryKind, Message, MessageKind
+from metadata.raft.messages import ConfChange, EntryKind, Message, MessageKind
 from metadata.raft_storage import RocksLogStorage
 from metadata.state_machine import Reply, StateMachine
 
@@ -70,7 +70,9 @@ class _Peer:
 class RaftDriver:
     def __init__(self, node_id: str, peers: dict[str, str], storage: RocksLogStorage, machine: StateMachine,
                  transport: Transport, *, tick_s: float, config: RaftConfig | None = None,
-                 compact_entries: int = compact_every_entries, rng: random.Random | None = None) -> None:
+                 compact_entries: int = compact_every_entries, rng: random.Random | None = None,
+                 join: bool = False) -> None:
+        """`peers` of a new cluster bootstrap it; with `join` this replica waits to be added instead."""
         self.node_id = node_id
         self.peers = dict(peers)  # node id -> address, this node included
         self.storage = storage
@@ -78,7 +80,7 @@ class RaftDriver:
         self.transport = transport
         self.tick_s = tick_s
         self.compact_entries = compact_entries
-        self.core = RaftCore(node_id, tuple(peers), storage, rng or random.Random(), config,
+        self.core = RaftCore(node_id, () if join else tuple(peers), storage, rng or random.Random(), config,
                              logging.getLogger("tessera.metadata.raft.core"), applied=machine.applied_index)
         self._wake = asyncio.Event()
         self.apply_lock = asyncio.Lock()  # applies and snapshot installs never overlap
@@ -245,9 +247,13 @@ class RaftDriver:
 
     # ---- clients ---------------------------------------------------------------------
 
+    def address_of(self, node_id: str) -> str:
+        """A replica's address: from the startup peers, else from the replicated member table."""
+        return self.peers.get(node_id) or self.machine.member_address(node_id) or ""
+
     def leader(self) -> tuple[str, str]:
         leader_id = self.core.lead
-        return leader_id, self.peers.get(leader_id, "")
+        return leader_id, self.address_of(leader_id) if leader_id else ""
 
     def is_leader(self) -> bool:
         return self.core.role is Role.LEADER
@@ -259,12 +265,25 @@ class RaftDriver:
             index = self.core.propose(data)
         except CoreNotLeader:
             raise NotLeader(*self.leader()) from None
+        reply = await self._wait_applied(index)
+        assert reply is not None, f"entry {index} is fresh, so apply cannot skip it"
+        return reply
+
+    async def change_membership(self, change: ConfChange) -> None:
+        """Add or remove one voter; returns once the change is committed and applied here."""
+        if not self.is_leader():
+            raise NotLeader(*self.leader())
+        try:
+            index = self.core.propose_conf_change(change)
+        except CoreNotLeader:
+            raise NotLeader(*self.leader()) from None
+        await self._wait_applied(index)
+
+    async def _wait_applied(self, index: int) -> Reply | None:
         future: asyncio.Future[Reply | None] = asyncio.get_running_loop().create_future()
         self._proposals[index] = _Waiter(self.core.term, future)
         self._wake.set()
-        reply = await asyncio.wait_for(asyncio.shield(future), proposal_timeout_s)
-        assert reply is not None, f"entry {index} is fresh, so apply cannot skip it"
-        return reply
+        return await asyncio.wait_for(asyncio.shield(future), proposal_timeout_s)
 
     async def read_barrier(self) -> None:
         """Return once this replica has applied everything committed before the call (ReadIndex).

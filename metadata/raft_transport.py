@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, Final
 
 import grpc
 
 from metadata import limits
-from metadata.raft.messages import Entry, EntryKind, Message, MessageKind, SnapshotMeta
-from metadata.raft_driver import RaftDriver
+from metadata.raft.core import ConfChangeRejected
+from metadata.raft.messages import ConfChange, ConfChangeKind, Entry, EntryKind, Message, MessageKind, SnapshotMeta
+from metadata.raft_driver import NotLeader, RaftDriver
 from metadata.state_machine import StateMachine
-from proto import raft_pb2, raft_pb2_grpc
+from proto import metadata_pb2, raft_pb2, raft_pb2_grpc
 from tessera.rpc import CHANNEL_OPTIONS
 
 log = logging.getLogger("tessera.metadata.raft.transport")
@@ -63,7 +66,10 @@ class GrpcTransport:
     def _stub(self, peer_id: str) -> Any:
         stub = self._stubs.get(peer_id)
         if stub is None:
-            channel = grpc.aio.insecure_channel(self._peers[peer_id], options=CHANNEL_OPTIONS)
+            address = self._peers.get(peer_id) or self._machine.member_address(peer_id)
+            if not address:
+                raise ConnectionError(f"no address known for replica {peer_id!r}")
+            channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
             self._channels.append(channel)
             stub = self._stubs[peer_id] = raft_pb2_grpc.RaftServiceStub(channel)
         return stub
@@ -124,6 +130,30 @@ class RaftServicer(raft_pb2_grpc.RaftServiceServicer):  # type: ignore[misc]
                  message.snapshot.index if message.snapshot else 0, applied)
         self._driver.step([message])
         return raft_pb2.InstallSnapshotReply()
+
+    async def AddMember(self, request: raft_pb2.MemberRequest, context: Any) -> raft_pb2.MemberReply:
+        """Record the new replica's address (replicated), then add it as a voter."""
+        member = metadata_pb2.SetMemberRequest(node_id=request.node_id, address=request.address)
+        command = metadata_pb2.Command(now_ns=time.time_ns(), request_id=uuid.uuid4().hex, set_member=member)
+        await self._membership(context, self._driver.propose(command.SerializeToString(deterministic=True)))
+        await self._membership(context, self._driver.change_membership(
+            ConfChange(ConfChangeKind.ADD, request.node_id)))
+        return raft_pb2.MemberReply(leader_id=self._driver.core.lead)
+
+    async def RemoveMember(self, request: raft_pb2.MemberRequest, context: Any) -> raft_pb2.MemberReply:
+        await self._membership(context, self._driver.change_membership(
+            ConfChange(ConfChangeKind.REMOVE, request.node_id)))
+        return raft_pb2.MemberReply(leader_id=self._driver.core.lead)
+
+    async def _membership(self, context: Any, work: Awaitable[object]) -> None:
+        try:
+            await work
+        except NotLeader as error:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"NotLeader: {error}")
+        except ConfChangeRejected as error:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"ConfChangeRejected: {error}")
+        except TimeoutError:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "Timeout: the change did not commit in time")
 
     async def TransferLeadership(self, request: raft_pb2.TransferRequest, context: Any) -> raft_pb2.TransferReply:
         await self._driver.transfer_leadership(request.target_id)

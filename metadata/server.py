@@ -341,7 +341,7 @@ class MetadataServer:
         transport = GrpcTransport(peers, state_machine)
         driver = RaftDriver(config.node_id, peers, storage, state_machine, transport, tick_s=config.raft_tick_s,
                             config=RaftConfig(election_ticks=config.election_ticks),
-                            compact_entries=config.compact_entries)
+                            compact_entries=config.compact_entries, join=config.join)
         try:
             server = grpc.aio.server(
                 options=[
@@ -370,7 +370,8 @@ class MetadataServer:
         log.info("listening node_id=%s address=%s port=%d peers=%s", config.node_id, config.listen, port,
                  ",".join(peers))
         started = cls(config, state_machine, storage, driver, transport, server, port, repairer)
-        await started.wait_for_leader(leader_wait_s)
+        if not config.join:  # a joining replica hears of a leader only once it has been added
+            await started.wait_for_leader(leader_wait_s)
         return started
 
     async def wait_for_leader(self, timeout_s: float) -> bool:

@@ -70,6 +70,7 @@ Reply: TypeAlias = (
     | metadata_pb2.AbortMultipartUploadReply
     | metadata_pb2.RepairChunkReply
     | metadata_pb2.ReportChunkReply
+    | metadata_pb2.SetMemberReply
 )
 
 # S3 bucket naming (the structural part): 3..63 of [a-z0-9.-], alphanumeric at both ends.
@@ -128,6 +129,7 @@ REPLY_TYPES: dict[str, type[Reply]] = {
     "abort_multipart_upload": metadata_pb2.AbortMultipartUploadReply,
     "repair_chunk": metadata_pb2.RepairChunkReply,
     "report_chunk": metadata_pb2.ReportChunkReply,
+    "set_member": metadata_pb2.SetMemberReply,
 }
 
 
@@ -332,6 +334,8 @@ class StateMachine:
                 return self._repair_chunk(command.repair_chunk, now_ns, changes)
             case "report_chunk":
                 return self._report_chunk(command.report_chunk, now_ns, changes)
+            case "set_member":
+                return self._set_member(command.set_member, changes)
             case _:
                 raise InvalidArgument("command carries no known operation")
 
@@ -594,6 +598,19 @@ class StateMachine:
                                                 reason=request.reason or "corrupt", reported_ns=now_ns)
             changes.batch.put(key, records.encode(problem))
         return metadata_pb2.ReportChunkReply()
+
+    def _set_member(self, request: metadata_pb2.SetMemberRequest, changes: _Changes) -> metadata_pb2.SetMemberReply:
+        _check_node_id(request.node_id)
+        if request.address.count(":") < 1:
+            raise InvalidArgument(f"member address {request.address!r} is not host:port")
+        member = metadata_pb2.Member(node_id=request.node_id, address=request.address)
+        changes.batch.put(records.member_key(request.node_id), records.encode(member))
+        return metadata_pb2.SetMemberReply()
+
+    def member_address(self, node_id: str) -> str | None:
+        key = records.member_key(node_id)
+        raw = self._get(key)
+        return records.decode(raw, metadata_pb2.Member, key).address if raw is not None else None
 
     def chunk_problems(self, limit: int) -> list[metadata_pb2.ChunkProblem]:
         found: list[metadata_pb2.ChunkProblem] = []

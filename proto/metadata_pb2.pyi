@@ -201,7 +201,7 @@ class GcEntry(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload", "repair_chunk", "report_chunk")
+    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload", "repair_chunk", "report_chunk", "set_member")
     NOW_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +216,7 @@ class Command(_message.Message):
     ABORT_MULTIPART_UPLOAD_FIELD_NUMBER: _ClassVar[int]
     REPAIR_CHUNK_FIELD_NUMBER: _ClassVar[int]
     REPORT_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    SET_MEMBER_FIELD_NUMBER: _ClassVar[int]
     now_ns: int
     request_id: str
     create_bucket: CreateBucketRequest
@@ -230,7 +231,8 @@ class Command(_message.Message):
     abort_multipart_upload: AbortMultipartUploadRequest
     repair_chunk: RepairChunkCommand
     report_chunk: ReportChunkRequest
-    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ..., repair_chunk: _Optional[_Union[RepairChunkCommand, _Mapping]] = ..., report_chunk: _Optional[_Union[ReportChunkRequest, _Mapping]] = ...) -> None: ...
+    set_member: SetMemberRequest
+    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ..., repair_chunk: _Optional[_Union[RepairChunkCommand, _Mapping]] = ..., report_chunk: _Optional[_Union[ReportChunkRequest, _Mapping]] = ..., set_member: _Optional[_Union[SetMemberRequest, _Mapping]] = ...) -> None: ...
 
 class CreateBucketRequest(_message.Message):
     __slots__ = ("name", "region", "owner")
@@ -535,6 +537,26 @@ class ChunkProblem(_message.Message):
     reason: str
     reported_ns: int
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., reason: _Optional[str] = ..., reported_ns: _Optional[int] = ...) -> None: ...
+
+class SetMemberRequest(_message.Message):
+    __slots__ = ("node_id", "address")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    address: str
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class SetMemberReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Member(_message.Message):
+    __slots__ = ("node_id", "address")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    address: str
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
 
 class PlacementRequest(_message.Message):
     __slots__ = ("count",)

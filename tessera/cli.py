@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tessera import bench, durability, metabench, status
+from tessera import bench, durability, membership, metabench, status
 from tessera.cluster import ClusterError, ClusterOptions, LocalCluster
 from tessera.credentials import load_or_create
 
@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     failover_bench = commands.add_parser("bench-failover", help="time from killing the leader to the next PUT")
     metabench.add_failover_arguments(failover_bench)
     failover_bench.set_defaults(run=metabench.run_failover)
+    membership_parser = commands.add_parser("metadata", help="add, remove or transfer to a metadata replica")
+    membership.add_arguments(membership_parser)
+    membership_parser.set_defaults(run=membership.run)
     durability_parser = commands.add_parser("durability", help="mean time to data loss of the layout")
     durability.add_arguments(durability_parser)
     durability_parser.set_defaults(run=durability.run)

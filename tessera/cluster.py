@@ -80,6 +80,7 @@ class LocalCluster:
         self.credentials = credentials
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.specs = self._layout()
+        self._initial_metadata = {s.node_id for s in self.metadata_nodes()}
 
     @property
     def endpoint(self) -> str:
@@ -117,7 +118,8 @@ class LocalCluster:
         data = str(o.data_dir / spec.node_id)
         if spec.role == "metadata":
             peers = ",".join(f"{s.node_id}={s.address}" for s in self.metadata_nodes())
-            return ["-m", "metadata", "--node-id", spec.node_id, "--listen", spec.address, "--data", data,
+            join = ["--join"] if spec.node_id not in self._initial_metadata else []
+            return ["-m", "metadata", *join, "--node-id", spec.node_id, "--listen", spec.address, "--data", data,
                     "--suspect-after-s", str(o.suspect_after_s), "--down-after-s", str(o.down_after_s),
                     "--k", str(o.k), "--m", str(o.m), "--peers", peers, "--raft-tick-ms", str(o.raft_tick_ms),
                     "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries),
@@ -177,6 +179,17 @@ class LocalCluster:
                 return
             time.sleep(ready_poll_interval_s)
         raise ClusterError(f"{node_id} not ready after {ready_timeout_s} s")
+
+    def add_metadata_replica(self, node_id: str, port: int) -> None:
+        """Start a new replica with --join and add it to the Raft configuration."""
+        from tessera.membership import change  # membership imports this module
+
+        spec = NodeSpec("metadata", node_id, f"{self.options.host}:{port}")
+        existing = self.metadata_address.split(",")
+        self.specs[node_id] = spec
+        self.start_node(node_id, wait=True)
+        change(existing, "add", node_id, spec.address)
+        self.write_cluster_file()
 
     def wait_for_leader(self, timeout_s: float = ready_timeout_s, excluding: str = "") -> str:
         """Until a metadata replica (other than `excluding`) reports itself leader; its node id."""

@@ -160,3 +160,31 @@ def test_history_with_leader_faults_is_linearizable(raft_cluster: LocalCluster, 
     assert len(ok) > len(history.operations) // 2, "most operations must succeed despite the faults"
     result = check(history)
     assert result.linearizable is True, "\n".join(result.counterexample or ["state bound reached"])
+
+
+def test_membership_add_then_remove_a_replica(raft_cluster: LocalCluster) -> None:
+    from tessera.membership import change
+    from tests.integration.cluster_fixtures import free_port_block
+
+    s3 = s3_client(raft_cluster)
+    s3.create_bucket(Bucket="members")
+    for number in range(30):
+        s3.put_object(Bucket="members", Key=f"before-{number}", Body=b"x")
+    raft_cluster.add_metadata_replica("meta-4", free_port_block(1))
+    new = raft_cluster.specs["meta-4"]
+    deadline = time.monotonic() + 30
+    while (status := metadata_status(new.address)) is None or status.object_count < 30:
+        assert time.monotonic() < deadline, f"meta-4 did not catch up: {status}"
+        time.sleep(0.05)
+    assert sorted(status.voters) == ["meta-1", "meta-2", "meta-3", "meta-4"]
+    # Writes commit with four voters (quorum three).
+    s3.put_object(Bucket="members", Key="after-add", Body=b"y")
+    leader = raft_cluster.wait_for_leader()
+    victim = next(n for n in ("meta-1", "meta-2", "meta-3") if n != leader)
+    change(raft_cluster.metadata_address.split(","), "remove", victim, "")
+    raft_cluster.kill(victim)  # no longer a voter: three of three remaining answer
+    s3.put_object(Bucket="members", Key="after-remove", Body=b"z")
+    leader_status = metadata_status(raft_cluster.specs[raft_cluster.wait_for_leader()].address)
+    assert leader_status is not None and victim not in leader_status.voters and "meta-4" in leader_status.voters
+    assert s3.get_object(Bucket="members", Key="after-remove")["Body"].read() == b"z"
+    raft_cluster.start_node(victim)  # a removed replica that comes back stays out of the configuration
