@@ -85,6 +85,17 @@ def choose_placement(
         _round_robin(candidates, zone_order, taken, zone_chunks_max, count, chosen)
     assert len(chosen) == count, "room check guarantees a full placement"
     assert len({node.node_id for node in chosen}) == count
+    healthy = [node for node in nodes if _tier(node) == 0]
+    if any(_tier(node) != 0 for node in chosen) and len(healthy) >= count:
+        # A zone is down (or full): rather than write chunks that are sure to fail, spread over
+        # the healthy nodes with more than m in a zone. The stripe keeps full redundancy now and
+        # repair moves chunks back once the zone returns (it reports such stripes zone-unsafe).
+        relaxed: list[metadata_pb2.Node] = []
+        spare: dict[str, int] = defaultdict(int)
+        by_zone = {zone: _shuffled([n for n in zones[zone] if _tier(n) == 0], rng) for zone in zone_order}
+        _round_robin(by_zone, zone_order, spare, count, count, relaxed)
+        assert len(relaxed) == count
+        return relaxed
     return chosen
 
 

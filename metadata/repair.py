@@ -38,6 +38,7 @@ scan_batch_versions_max: Final = 512     # versions read per batch of a scan
 tasks_per_scan_max: Final = 10_000       # repair tasks kept from one scan (the most at risk)
 repair_call_timeout_s: Final = 600.0     # one chunk rebuild
 throughput_window_s: Final = 60.0        # repair MB/s is averaged over this window
+orphan_candidates_per_node_max: Final = 10_000  # unreferenced chunks examined per node per sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class RepairConfig:
     bytes_per_s_max: int = 0       # repair bandwidth cap; 0 = unlimited
     suspect_after_ns: int = 3 * 10**9
     down_after_ns: int = 10 * 10**9
+    orphan_grace_s: float = 3600.0  # an unreferenced chunk younger than this may be an upload in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class RepairTask:
     old_node_id: str
     same_node: bool                # corrupt or missing on a healthy node: rebuild in place
     size_bytes: int
+    move: bool = False             # healthy chunk in an over-full zone (or on a draining node): relocate
 
 
 @dataclass(slots=True)
@@ -106,9 +109,16 @@ def classify(versions: list[metadata_pb2.ObjectVersion], nodes: dict[str, metada
                 report.degraded_stripes += stripes
             if zones and max(zones.values()) > version.policy.m:
                 report.zone_unsafe_stripes += stripes
+            chunk_bytes = part.size_bytes // max(version.policy.k, 1)
             for chunk_index, node_id, in_place in lost:
-                report.tasks.append(RepairTask(healthy, version, part, chunk_index, node_id, in_place,
-                                               part.size_bytes // max(version.policy.k, 1)))
+                report.tasks.append(RepairTask(healthy, version, part, chunk_index, node_id, in_place, chunk_bytes))
+            if not lost and zones and max(zones.values()) > version.policy.m:
+                # Fully redundant but a zone holds more than m chunks (it was placed or repaired
+                # while a zone was down): move one chunk out of the crowded zone, lowest priority.
+                crowded = max(zones, key=lambda zone: zones[zone])
+                location = next(loc for loc in part.chunks if nodes[loc.node_id].zone == crowded)
+                report.tasks.append(RepairTask(width, version, part, location.chunk_index, location.node_id,
+                                               False, chunk_bytes, move=True))
 
 
 def choose_home(task: RepairTask, nodes: dict[str, metadata_pb2.Node]) -> str | None:
@@ -118,15 +128,24 @@ def choose_home(task: RepairTask, nodes: dict[str, metadata_pb2.Node]) -> str | 
         return task.old_node_id
     holders = {loc.node_id for loc in task.part.chunks if loc.chunk_index != task.chunk_index}
     zone_counts = collections.Counter(nodes[n].zone for n in holders if n in nodes)
+    if task.move:
+        holders.add(task.old_node_id)
     candidates = [n for n in nodes.values() if n.state == "up" and n.node_id not in holders
                   and n.node_id != task.old_node_id]
     if not candidates:
         return None
 
+    def zone_full(node: metadata_pb2.Node) -> bool:
+        return zone_counts[node.zone] >= task.version.policy.m
+
+    if task.move:  # a move is only worth it into a zone with room
+        candidates = [node for node in candidates if not zone_full(node)]
+        if not candidates:
+            return None
+
     def preference(node: metadata_pb2.Node) -> tuple[int, int, str]:
-        zone_full = zone_counts[node.zone] >= task.version.policy.m
         free = (node.capacity_bytes - node.used_bytes) if node.capacity_bytes else 0
-        return (1 if zone_full else 0, -free, node.node_id)
+        return (1 if zone_full(node) else 0, -free, node.node_id)
 
     return min(candidates, key=preference).node_id
 
@@ -147,6 +166,8 @@ class Repairer:
         self._task: asyncio.Task[None] | None = None
         self._queue_length = 0
         self.homeless = 0
+        self._last_sweep = time.monotonic()
+        self.orphans_deleted = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="repair")
@@ -169,6 +190,11 @@ class Repairer:
                 log.exception("repair round failed")
 
     async def scan_and_repair(self) -> None:
+        # Sweep for orphans every half grace period: often enough, and a chunk is examined at most
+        # a few times before it is old enough to go.
+        if time.monotonic() - self._last_sweep >= max(self.config.interval_s, self.config.orphan_grace_s / 2):
+            self._last_sweep = time.monotonic()
+            await self.sweep_orphans()
         report = await asyncio.to_thread(self._scan)
         self.report = report
         tasks = sorted(report.tasks, key=lambda t: (t.healthy, t.version.key))[:tasks_per_scan_max]
@@ -245,6 +271,43 @@ class Repairer:
             log.info("repaired chunk=%s from=%s to=%s healthy_before=%d", chunk_id, task.old_node_id, home,
                      task.healthy)
 
+    async def sweep_orphans(self) -> None:
+        """Delete chunks no metadata record points at (failed uploads, crashed writers, rebuilt
+        copies whose swap lost its race), once they are older than the orphan grace period."""
+        referenced = await asyncio.to_thread(self._machine.referenced_chunks)
+        now_ns = self._clock_ns()
+        for node in self._nodes().values():
+            if node.state != "up" or not self._is_leader():
+                continue
+            try:
+                await self._sweep_node(node, referenced.get(node.node_id, set()), now_ns)
+            except grpc.aio.AioRpcError as error:
+                log.warning("orphan sweep failed node=%s error=%s", node.node_id, error.details())
+
+    async def _sweep_node(self, node: metadata_pb2.Node, referenced: set[str], now_ns: int) -> None:
+        stub = self._stub(node.address)
+        candidates: list[str] = []
+        async for reply in stub.ListChunks(datanode_pb2.ListChunksRequest(), timeout=repair_call_timeout_s):
+            candidates.extend(c for c in reply.chunk_ids if c not in referenced)
+            if len(candidates) >= orphan_candidates_per_node_max:
+                break
+        grace_ns = int(self.config.orphan_grace_s * 1e9)
+        old: list[str] = []
+        for chunk_id in candidates:
+            stat = await stub.StatChunk(datanode_pb2.ChunkIdRequest(chunk_id=chunk_id), timeout=10)
+            if stat.exists and now_ns - stat.mtime_ns >= grace_ns:
+                old.append(chunk_id)
+        if not old:
+            return
+        # Re-check against the latest state: a commit may have landed since the sweep began.
+        fresh = await asyncio.to_thread(self._machine.referenced_chunks)
+        for chunk_id in old:
+            if chunk_id in fresh.get(node.node_id, set()):
+                continue
+            await stub.DeleteChunk(datanode_pb2.ChunkIdRequest(chunk_id=chunk_id), timeout=10)
+            self.orphans_deleted += 1
+            log.info("orphan deleted node=%s chunk=%s", node.node_id, chunk_id)
+
     async def _throttle(self, size_bytes: int) -> None:
         if self.config.bytes_per_s_max > 0:
             await asyncio.sleep(size_bytes / self.config.bytes_per_s_max)
@@ -270,4 +333,5 @@ class Repairer:
             "degraded_stripes": self.report.degraded_stripes,
             "zone_unsafe_stripes": self.report.zone_unsafe_stripes,
             "chunk_problems": self.report.chunk_problems, "last_scan_ns": self.report.scanned_ns,
+            "orphans_deleted": self.orphans_deleted,
         }

@@ -353,7 +353,8 @@ class MetadataServer:
             repairer = Repairer(state_machine, driver.propose, driver.is_leader, RepairConfig(
                 grace_s=config.repair_grace_s, interval_s=config.repair_interval_s,
                 concurrency=config.repair_concurrency, bytes_per_s_max=config.repair_bytes_per_s_max,
-                suspect_after_ns=config.suspect_after_ns, down_after_ns=config.down_after_ns), clock_ns)
+                suspect_after_ns=config.suspect_after_ns, down_after_ns=config.down_after_ns,
+                orphan_grace_s=config.orphan_grace_s), clock_ns)
             servicer = MetadataServicer(config, state_machine, RaftCommandLog(driver), clock_ns, rng, driver, repairer)
             metadata_pb2_grpc.add_MetadataServiceServicer_to_server(servicer, server)
             raft_pb2_grpc.add_RaftServiceServicer_to_server(RaftServicer(driver), server)

@@ -26,6 +26,7 @@ See metadata/FORMAT.md for the key layout.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import re
@@ -640,6 +641,23 @@ class StateMachine:
             iterator.next()
         more = iterator.valid() and bytes(iterator.key()).startswith(records.object_prefix_root)
         return found, last if more else b""
+
+    def referenced_chunks(self) -> dict[str, set[str]]:
+        """node_id -> chunk ids that metadata points at: committed versions, in-progress parts and
+        chunks queued for GC (those are deleted by their node's GC, not by the orphan sweep)."""
+        referenced: dict[str, set[str]] = collections.defaultdict(set)
+        for key, raw in self._scan(records.object_prefix_root):
+            version = records.decode(raw, metadata_pb2.ObjectVersion, key)
+            for node_id, chunk_id in _chunk_ids(version):
+                referenced[node_id].add(chunk_id)
+        for key, raw in self._scan(records.part_prefix_root):
+            part = records.decode(raw, metadata_pb2.Part, key)
+            for location in part.chunks:
+                referenced[location.node_id].add(f"{part.data_id}.{part.part_number}.{location.chunk_index}")
+        for key, raw in self._scan(records.gc_prefix_root):
+            entry = records.decode(raw, metadata_pb2.GcEntry, key)
+            referenced[entry.node_id].add(entry.chunk_id)
+        return referenced
 
     def _enqueue_gc(self, chunks: set[tuple[str, str]], now_ns: int, changes: _Changes) -> None:
         for node_id, chunk_id in sorted(chunks):  # sorted: identical batches on every replica

@@ -621,7 +621,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length", "raft_role", "term", "commit_index", "leader_id", "voters", "last_index", "snapshot_index", "repair_queue_length", "repaired_chunks", "repaired_bytes", "repair_mb_s", "repair_eta_s", "stripes_by_surviving", "degraded_stripes", "zone_unsafe_stripes", "chunk_problems", "last_scan_ns")
+    __slots__ = ("bucket_count", "object_count", "applied_index", "node_id", "pid", "gc_queue_length", "raft_role", "term", "commit_index", "leader_id", "voters", "last_index", "snapshot_index", "repair_queue_length", "repaired_chunks", "repaired_bytes", "repair_mb_s", "repair_eta_s", "stripes_by_surviving", "degraded_stripes", "zone_unsafe_stripes", "chunk_problems", "last_scan_ns", "orphans_deleted")
     class StripesBySurvivingEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -652,6 +652,7 @@ class StatusReply(_message.Message):
     ZONE_UNSAFE_STRIPES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     LAST_SCAN_NS_FIELD_NUMBER: _ClassVar[int]
+    ORPHANS_DELETED_FIELD_NUMBER: _ClassVar[int]
     bucket_count: int
     object_count: int
     applied_index: int
@@ -675,4 +676,5 @@ class StatusReply(_message.Message):
     zone_unsafe_stripes: int
     chunk_problems: int
     last_scan_ns: int
-    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ..., raft_role: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., leader_id: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., repair_queue_length: _Optional[int] = ..., repaired_chunks: _Optional[int] = ..., repaired_bytes: _Optional[int] = ..., repair_mb_s: _Optional[float] = ..., repair_eta_s: _Optional[float] = ..., stripes_by_surviving: _Optional[_Mapping[int, int]] = ..., degraded_stripes: _Optional[int] = ..., zone_unsafe_stripes: _Optional[int] = ..., chunk_problems: _Optional[int] = ..., last_scan_ns: _Optional[int] = ...) -> None: ...
+    orphans_deleted: int
+    def __init__(self, bucket_count: _Optional[int] = ..., object_count: _Optional[int] = ..., applied_index: _Optional[int] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., gc_queue_length: _Optional[int] = ..., raft_role: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., leader_id: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., repair_queue_length: _Optional[int] = ..., repaired_chunks: _Optional[int] = ..., repaired_bytes: _Optional[int] = ..., repair_mb_s: _Optional[float] = ..., repair_eta_s: _Optional[float] = ..., stripes_by_surviving: _Optional[_Mapping[int, int]] = ..., degraded_stripes: _Optional[int] = ..., zone_unsafe_stripes: _Optional[int] = ..., chunk_problems: _Optional[int] = ..., last_scan_ns: _Optional[int] = ..., orphans_deleted: _Optional[int] = ...) -> None: ...

@@ -56,6 +56,7 @@ class ClusterOptions:
     compact_entries: int = 10_000
     repair_grace_s: float = 60.0
     repair_interval_s: float = 5.0
+    orphan_grace_s: float = 3600.0
     scrub_bytes_per_s: int = 20_000_000
     scrub_pause_s: float = 60.0
     region: str = "us-east-1"
@@ -123,7 +124,8 @@ class LocalCluster:
                     "--suspect-after-s", str(o.suspect_after_s), "--down-after-s", str(o.down_after_s),
                     "--k", str(o.k), "--m", str(o.m), "--peers", peers, "--raft-tick-ms", str(o.raft_tick_ms),
                     "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries),
-                    "--repair-grace-s", str(o.repair_grace_s), "--repair-interval-s", str(o.repair_interval_s)]
+                    "--repair-grace-s", str(o.repair_grace_s), "--repair-interval-s", str(o.repair_interval_s),
+                    "--orphan-grace-s", str(o.orphan_grace_s)]
         if spec.role == "datanode":
             return ["-m", "datanode", "--node-id", spec.node_id, "--zone", spec.zone, "--listen", spec.address,
                     "--data", data, "--metadata", self.metadata_address,

@@ -75,7 +75,7 @@ def _redundancy(leader: metadata_pb2.StatusReply | None) -> dict[str, Any]:
         "repair": {"queue_length": leader.repair_queue_length, "repaired_chunks": leader.repaired_chunks,
                    "repaired_bytes": leader.repaired_bytes, "mb_s": round(leader.repair_mb_s, 2),
                    "eta_s": round(leader.repair_eta_s, 1), "chunk_problems": leader.chunk_problems,
-                   "last_scan_ns": leader.last_scan_ns},
+                   "last_scan_ns": leader.last_scan_ns, "orphans_deleted": leader.orphans_deleted},
     }
 
 

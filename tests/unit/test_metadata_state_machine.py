@@ -444,7 +444,13 @@ def test_placement_property(layout: dict[str, list[str]], count: int, m: int, se
         return
     chosen = choose_placement(candidates, count, m, random.Random(seed))
     assert len({n.node_id for n in chosen}) == count
-    assert max(sum(n.zone == z for n in chosen) for z in layout) <= m
+    if max(sum(n.zone == z for n in chosen) for z in layout) > m:
+        # Relaxed layout: only when the zone rule would have needed unhealthy nodes, and then
+        # every chosen node is healthy.
+        assert all(n.state == "up" for n in chosen)
+        strict_healthy_room = sum(min(sum(s == "up" for s in states), m) for states in layout.values())
+        assert strict_healthy_room < count <= sum(s == "up" for states in layout.values() for s in states)
+        return
     rank = {"up": 0, "suspect": 1, "down": 2}
     assert [rank[n.state] for n in chosen] == sorted(rank[n.state] for n in chosen)
     # Healthier nodes are never skipped in favour of worse ones while their zone has room.
