@@ -17,13 +17,22 @@ from collections.abc import Callable, Sequence
 from grpc import aio
 
 from datanode import limits
-from datanode.errors import InvalidChunkId
+from datanode.errors import DatanodeError, InvalidChunkId
 from datanode.metadata_client import MetadataClient
 from datanode.periodic import FailureLog, next_delay_s, sleep_until_stopped
-from datanode.store import ChunkStore
+from datanode.store import ChunkStat, ChunkStore
 from proto import metadata_pb2
 
 logger = logging.getLogger("tessera.datanode.gc")
+
+
+def _stat_or_none(store: ChunkStore, chunk_id: str) -> ChunkStat | None:
+    try:
+        return store.stat(chunk_id)
+    except InvalidChunkId:
+        raise
+    except DatanodeError:  # absent or unreadable: nothing newer to protect
+        return None
 
 
 def delete_entries(store: ChunkStore, node_id: str,
@@ -35,6 +44,13 @@ def delete_entries(store: ChunkStore, node_id: str,
             logger.warning("event=gc_foreign_entry node_id=%s chunk_id=%s", entry.node_id, entry.chunk_id)
             continue
         try:
+            stat = _stat_or_none(store, entry.chunk_id)
+            if stat is not None and stat.mtime_ns > entry.enqueued_ns:
+                # Written after it was queued for deletion (a repair put the chunk back here):
+                # the entry is about an older copy, so it is done without touching this one.
+                logger.info("event=gc_skip_newer chunk_id=%s", entry.chunk_id)
+                done.append(entry)
+                continue
             existed = store.delete(entry.chunk_id)
         except InvalidChunkId:
             logger.warning("event=gc_invalid_chunk_id chunk_id=%r", entry.chunk_id)  # can never exist here

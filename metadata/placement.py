@@ -52,6 +52,8 @@ def with_states(
         copy = metadata_pb2.Node()
         copy.CopyFrom(node)
         copy.state = node_state(node.last_heartbeat_ns, now_ns, suspect_after_ns, down_after_ns)
+        if node.mode == "removed" or (node.mode == "draining" and copy.state == "up"):
+            copy.state = node.mode  # readable while draining, but no new chunks go there
         result.append(copy)
     return result
 
@@ -63,6 +65,7 @@ def choose_placement(
     if not 1 <= count <= limits.placement_count_max:
         raise InvalidArgument(f"placement count must be within 1..{limits.placement_count_max}")
     assert zone_chunks_max >= 1
+    nodes = [n for n in nodes if n.state not in ("draining", "removed")]  # operator took them out
     if len(nodes) < count:
         raise InsufficientNodes(f"a stripe of {count} chunks needs {count} datanodes, {len(nodes)} registered")
     zones: dict[str, list[metadata_pb2.Node]] = defaultdict(list)

@@ -89,6 +89,7 @@ def classify(versions: list[metadata_pb2.ObjectVersion], nodes: dict[str, metada
                 continue
             stripes = -(-part.size_bytes // segment)
             lost: list[tuple[int, str, bool]] = []
+            draining: list[metadata_pb2.ChunkLocation] = []
             healthy = 0
             zones: collections.Counter[str] = collections.Counter()
             for location in part.chunks:
@@ -96,10 +97,12 @@ def classify(versions: list[metadata_pb2.ObjectVersion], nodes: dict[str, metada
                 corrupt = (location.node_id, chunk_id_of(version, part, location.chunk_index)) in problems
                 if node is not None:
                     zones[node.zone] += 1
-                if node is not None and node.state == "up" and not location.missing and not corrupt:
+                if node is not None and node.state in ("up", "draining") and not location.missing and not corrupt:
                     healthy += 1
+                    if node.state == "draining":
+                        draining.append(location)
                     continue
-                gone = node is None or location.missing or corrupt or (
+                gone = node is None or node.state == "removed" or location.missing or corrupt or (
                     node.state == "down" and now_ns - node.last_heartbeat_ns >= grace_ns)
                 if gone:
                     in_place = node is not None and node.state == "up"
@@ -112,22 +115,32 @@ def classify(versions: list[metadata_pb2.ObjectVersion], nodes: dict[str, metada
             chunk_bytes = part.size_bytes // max(version.policy.k, 1)
             for chunk_index, node_id, in_place in lost:
                 report.tasks.append(RepairTask(healthy, version, part, chunk_index, node_id, in_place, chunk_bytes))
-            if not lost and zones and max(zones.values()) > version.policy.m:
-                # Fully redundant but a zone holds more than m chunks (it was placed or repaired
-                # while a zone was down): move one chunk out of the crowded zone, lowest priority.
+            for location in draining:  # the operator is emptying this node: move its chunks away
+                report.tasks.append(RepairTask(healthy, version, part, location.chunk_index, location.node_id,
+                                               False, chunk_bytes, move=True))
+            per_node = collections.Counter(loc.node_id for loc in part.chunks)
+            if not lost and not draining and zones and (max(zones.values()) > version.policy.m
+                                                        or max(per_node.values()) > 1):
+                # Fully redundant but a zone holds more than m chunks (placed or repaired while a
+                # zone was down), or a node holds two: move one chunk away, lowest priority.
                 crowded = max(zones, key=lambda zone: zones[zone])
-                location = next(loc for loc in part.chunks if nodes[loc.node_id].zone == crowded)
+                location = max(part.chunks, key=lambda loc: (per_node[loc.node_id],
+                                                             nodes[loc.node_id].zone == crowded))
                 report.tasks.append(RepairTask(width, version, part, location.chunk_index, location.node_id,
                                                False, chunk_bytes, move=True))
 
 
-def choose_home(task: RepairTask, nodes: dict[str, metadata_pb2.Node]) -> str | None:
+def choose_home(task: RepairTask, nodes: dict[str, metadata_pb2.Node],
+                claimed: collections.Counter[str] | None = None) -> str | None:
     """The node to rebuild on: same node for in-place repair, else an up node off this part,
-    in a zone below m chunks of the part when possible, with the most free space."""
+    in a zone below m chunks of the part when possible, with the most free space. `claimed`
+    counts homes already given to other chunks of the part in this round."""
     if task.same_node:
         return task.old_node_id
-    holders = {loc.node_id for loc in task.part.chunks if loc.chunk_index != task.chunk_index}
-    zone_counts = collections.Counter(nodes[n].zone for n in holders if n in nodes)
+    others = [loc.node_id for loc in task.part.chunks if loc.chunk_index != task.chunk_index]
+    others += list((claimed or collections.Counter()).elements())
+    holders = set(others)
+    zone_counts = collections.Counter(nodes[n].zone for n in others if n in nodes)
     if task.move:
         holders.add(task.old_node_id)
     candidates = [n for n in nodes.values() if n.state == "up" and n.node_id not in holders
@@ -205,14 +218,22 @@ class Repairer:
                      report.degraded_stripes, tasks[0].healthy)
         nodes = self._nodes()
         limiter = asyncio.Semaphore(self.config.concurrency)
+        groups: dict[tuple[str, str, str, int], list[RepairTask]] = {}
+        for task in tasks:  # chunks of one part are rebuilt one after another, never onto one node
+            key = (task.version.bucket, task.version.key, task.version.version_id, task.part.part_number)
+            groups.setdefault(key, []).append(task)
 
-        async def one(task: RepairTask) -> None:
-            async with limiter:
-                if self._is_leader():
-                    await self._repair(task, nodes)
-                self._queue_length -= 1
+        async def part_tasks(group: list[RepairTask]) -> None:
+            claimed: collections.Counter[str] = collections.Counter()
+            for task in group:
+                async with limiter:
+                    if self._is_leader():
+                        home = await self._repair(task, nodes, claimed)
+                        if home is not None:
+                            claimed[home] += 1
+                    self._queue_length -= 1
 
-        await asyncio.gather(*(one(task) for task in tasks))
+        await asyncio.gather(*(part_tasks(group) for group in groups.values()))
         if self.homeless:
             log.warning("repair: %d chunks have no eligible home (every up node holds a chunk of their stripe)",
                         self.homeless)
@@ -234,18 +255,20 @@ class Repairer:
             if not cursor:
                 return report
 
-    async def _repair(self, task: RepairTask, nodes: dict[str, metadata_pb2.Node]) -> None:
-        home = choose_home(task, nodes)
+    async def _repair(self, task: RepairTask, nodes: dict[str, metadata_pb2.Node],
+                      claimed: collections.Counter[str]) -> str | None:
+        """Rebuild one chunk; returns its new home once the swap is committed."""
+        home = choose_home(task, nodes, claimed)
         if home is None:  # every up node already holds a chunk of this stripe: wait for a node to return
             self.homeless += 1
             log.debug("no home for chunk %s", chunk_id_of(task.version, task.part, task.chunk_index))
-            return
+            return None
         await self._throttle(task.size_bytes)
         sources = [datanode_pb2.RepairSource(chunk_index=loc.chunk_index, address=nodes[loc.node_id].address,
                                              chunk_id=chunk_id_of(task.version, task.part, loc.chunk_index))
                    for loc in task.part.chunks
                    if loc.chunk_index != task.chunk_index and loc.node_id in nodes
-                   and nodes[loc.node_id].state == "up" and not loc.missing]
+                   and nodes[loc.node_id].state in ("up", "draining") and not loc.missing]
         chunk_id = chunk_id_of(task.version, task.part, task.chunk_index)
         policy = task.version.policy
         request = datanode_pb2.RepairChunkRequest(
@@ -256,7 +279,7 @@ class Repairer:
             reply = await self._stub(nodes[home].address).RepairChunk(request, timeout=repair_call_timeout_s)
         except grpc.aio.AioRpcError as error:
             log.warning("rebuild failed chunk=%s home=%s error=%s", chunk_id, home, error.details())
-            return
+            return None
         command = metadata_pb2.Command(now_ns=self._clock_ns(), request_id=uuid.uuid4().hex,
                                        repair_chunk=metadata_pb2.RepairChunkCommand(
                                            bucket=task.version.bucket, key=task.version.key,
@@ -268,8 +291,10 @@ class Repairer:
             self.repaired_chunks += 1
             self.repaired_bytes += reply.size_bytes
             self._recent.append((time.monotonic(), reply.size_bytes))
-            log.info("repaired chunk=%s from=%s to=%s healthy_before=%d", chunk_id, task.old_node_id, home,
-                     task.healthy)
+            log.info("repaired chunk=%s from=%s to=%s healthy_before=%d move=%s", chunk_id, task.old_node_id, home,
+                     task.healthy, task.move)
+            return home
+        return None
 
     async def sweep_orphans(self) -> None:
         """Delete chunks no metadata record points at (failed uploads, crashed writers, rebuilt

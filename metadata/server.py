@@ -237,6 +237,24 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
             **self._raft_status(),
         )
 
+    async def SetNodeMode(
+        self, request: metadata_pb2.SetNodeModeRequest, context: Context
+    ) -> metadata_pb2.SetNodeModeReply:
+        log.info("node mode node_id=%s mode=%s", request.node_id, request.mode or "active")
+        return await self._propose(context, metadata_pb2.Command(set_node_mode=request), metadata_pb2.SetNodeModeReply)
+
+    async def DrainStatus(
+        self, request: metadata_pb2.DrainStatusRequest, context: Context
+    ) -> metadata_pb2.DrainStatusReply:
+        def read() -> metadata_pb2.DrainStatusReply:
+            remaining = self._state_machine.referenced_chunks().get(request.node_id, set())
+            gc_queued = {e.chunk_id for e in self._state_machine.gc_list(request.node_id,
+                                                                        limits.gc_list_entries_max, 2**62)}
+            state = next((n.state for n in self._nodes() if n.node_id == request.node_id), "unknown")
+            return metadata_pb2.DrainStatusReply(state=state, chunks_remaining=len(remaining - gc_queued))
+
+        return await self._read(context, read)
+
     async def ReportChunk(
         self, request: metadata_pb2.ReportChunkRequest, context: Context
     ) -> metadata_pb2.ReportChunkReply:

@@ -72,6 +72,7 @@ Reply: TypeAlias = (
     | metadata_pb2.RepairChunkReply
     | metadata_pb2.ReportChunkReply
     | metadata_pb2.SetMemberReply
+    | metadata_pb2.SetNodeModeReply
 )
 
 # S3 bucket naming (the structural part): 3..63 of [a-z0-9.-], alphanumeric at both ends.
@@ -131,6 +132,7 @@ REPLY_TYPES: dict[str, type[Reply]] = {
     "repair_chunk": metadata_pb2.RepairChunkReply,
     "report_chunk": metadata_pb2.ReportChunkReply,
     "set_member": metadata_pb2.SetMemberReply,
+    "set_node_mode": metadata_pb2.SetNodeModeReply,
 }
 
 
@@ -337,6 +339,8 @@ class StateMachine:
                 return self._report_chunk(command.report_chunk, now_ns, changes)
             case "set_member":
                 return self._set_member(command.set_member, changes)
+            case "set_node_mode":
+                return self._set_node_mode(command.set_node_mode, changes)
             case _:
                 raise InvalidArgument("command carries no known operation")
 
@@ -449,6 +453,9 @@ class StateMachine:
             raise InvalidArgument(f"zone is longer than {limits.zone_bytes_max} bytes")
         node.last_heartbeat_ns = now_ns
         node.state = ""  # computed on read against the reader's clock
+        previous = self._get(records.node_key(node.node_id))
+        if previous is not None:  # the operator's mode survives heartbeats
+            node.mode = records.decode(previous, metadata_pb2.Node, records.node_key(node.node_id)).mode
         changes.batch.put(records.node_key(node.node_id), records.encode(node))
         return metadata_pb2.HeartbeatReply()
 
@@ -584,9 +591,19 @@ class StateMachine:
         location.missing = False
         if request.new_node_id != request.old_node_id:
             self._enqueue_gc({(request.old_node_id, chunk_id)}, now_ns, changes)
+            self._cancel_gc(request.new_node_id, chunk_id, changes)
         changes.batch.delete(records.problem_key(request.old_node_id, chunk_id))
         changes.batch.put(key, records.encode(current))
         return metadata_pb2.RepairChunkReply(applied=True)
+
+    def _cancel_gc(self, node_id: str, chunk_id: str, changes: _Changes) -> None:
+        """Drop queued deletions of `chunk_id` on `node_id`: the chunk lives there again."""
+        for key, raw in self._scan(records.gc_prefix(node_id)):
+            if records.decode(raw, metadata_pb2.GcEntry, key).chunk_id == chunk_id and \
+                    key not in changes.gc_keys_touched:
+                changes.gc_keys_touched.add(key)
+                changes.batch.delete(key)
+                changes.gc_delta -= 1
 
     def _report_chunk(self, request: metadata_pb2.ReportChunkRequest, now_ns: int,
                       changes: _Changes) -> metadata_pb2.ReportChunkReply:
@@ -607,6 +624,19 @@ class StateMachine:
         member = metadata_pb2.Member(node_id=request.node_id, address=request.address)
         changes.batch.put(records.member_key(request.node_id), records.encode(member))
         return metadata_pb2.SetMemberReply()
+
+    def _set_node_mode(self, request: metadata_pb2.SetNodeModeRequest,
+                       changes: _Changes) -> metadata_pb2.SetNodeModeReply:
+        if request.mode not in ("", "draining", "removed"):
+            raise InvalidArgument(f"node mode must be '', 'draining' or 'removed', not {request.mode!r}")
+        key = records.node_key(request.node_id)
+        raw = self._get(key)
+        if raw is None:
+            raise InvalidArgument(f"no datanode {request.node_id!r} is registered")
+        node = records.decode(raw, metadata_pb2.Node, key)
+        node.mode = request.mode
+        changes.batch.put(key, records.encode(node))
+        return metadata_pb2.SetNodeModeReply()
 
     def member_address(self, node_id: str) -> str | None:
         key = records.member_key(node_id)

@@ -121,7 +121,7 @@ class Bucket(_message.Message):
     def __init__(self, name: _Optional[str] = ..., region: _Optional[str] = ..., created_ns: _Optional[int] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("node_id", "zone", "address", "capacity_bytes", "used_bytes", "last_heartbeat_ns", "state", "pid")
+    __slots__ = ("node_id", "zone", "address", "capacity_bytes", "used_bytes", "last_heartbeat_ns", "state", "pid", "mode")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ZONE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,7 @@ class Node(_message.Message):
     LAST_HEARTBEAT_NS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     zone: str
     address: str
@@ -138,7 +139,8 @@ class Node(_message.Message):
     last_heartbeat_ns: int
     state: str
     pid: int
-    def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., address: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., last_heartbeat_ns: _Optional[int] = ..., state: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+    mode: str
+    def __init__(self, node_id: _Optional[str] = ..., zone: _Optional[str] = ..., address: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., last_heartbeat_ns: _Optional[int] = ..., state: _Optional[str] = ..., pid: _Optional[int] = ..., mode: _Optional[str] = ...) -> None: ...
 
 class MultipartUpload(_message.Message):
     __slots__ = ("bucket", "key", "upload_id", "initiated_ns", "content_type", "user_metadata", "headers", "policy", "owner", "checksum_algorithm")
@@ -201,7 +203,7 @@ class GcEntry(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., chunk_id: _Optional[str] = ..., enqueued_ns: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload", "repair_chunk", "report_chunk", "set_member")
+    __slots__ = ("now_ns", "request_id", "create_bucket", "delete_bucket", "put_object", "delete_object", "heartbeat", "gc_done", "create_multipart_upload", "upload_part", "complete_multipart_upload", "abort_multipart_upload", "repair_chunk", "report_chunk", "set_member", "set_node_mode")
     NOW_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_BUCKET_FIELD_NUMBER: _ClassVar[int]
@@ -217,6 +219,7 @@ class Command(_message.Message):
     REPAIR_CHUNK_FIELD_NUMBER: _ClassVar[int]
     REPORT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     SET_MEMBER_FIELD_NUMBER: _ClassVar[int]
+    SET_NODE_MODE_FIELD_NUMBER: _ClassVar[int]
     now_ns: int
     request_id: str
     create_bucket: CreateBucketRequest
@@ -232,7 +235,8 @@ class Command(_message.Message):
     repair_chunk: RepairChunkCommand
     report_chunk: ReportChunkRequest
     set_member: SetMemberRequest
-    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ..., repair_chunk: _Optional[_Union[RepairChunkCommand, _Mapping]] = ..., report_chunk: _Optional[_Union[ReportChunkRequest, _Mapping]] = ..., set_member: _Optional[_Union[SetMemberRequest, _Mapping]] = ...) -> None: ...
+    set_node_mode: SetNodeModeRequest
+    def __init__(self, now_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., create_bucket: _Optional[_Union[CreateBucketRequest, _Mapping]] = ..., delete_bucket: _Optional[_Union[DeleteBucketRequest, _Mapping]] = ..., put_object: _Optional[_Union[PutObjectRequest, _Mapping]] = ..., delete_object: _Optional[_Union[DeleteObjectRequest, _Mapping]] = ..., heartbeat: _Optional[_Union[HeartbeatRequest, _Mapping]] = ..., gc_done: _Optional[_Union[GcDoneRequest, _Mapping]] = ..., create_multipart_upload: _Optional[_Union[CreateMultipartUploadRequest, _Mapping]] = ..., upload_part: _Optional[_Union[UploadPartRequest, _Mapping]] = ..., complete_multipart_upload: _Optional[_Union[CompleteMultipartUploadRequest, _Mapping]] = ..., abort_multipart_upload: _Optional[_Union[AbortMultipartUploadRequest, _Mapping]] = ..., repair_chunk: _Optional[_Union[RepairChunkCommand, _Mapping]] = ..., report_chunk: _Optional[_Union[ReportChunkRequest, _Mapping]] = ..., set_member: _Optional[_Union[SetMemberRequest, _Mapping]] = ..., set_node_mode: _Optional[_Union[SetNodeModeRequest, _Mapping]] = ...) -> None: ...
 
 class CreateBucketRequest(_message.Message):
     __slots__ = ("name", "region", "owner")
@@ -557,6 +561,32 @@ class Member(_message.Message):
     node_id: str
     address: str
     def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class SetNodeModeRequest(_message.Message):
+    __slots__ = ("node_id", "mode")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    mode: str
+    def __init__(self, node_id: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
+
+class SetNodeModeReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DrainStatusRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class DrainStatusReply(_message.Message):
+    __slots__ = ("state", "chunks_remaining")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    chunks_remaining: int
+    def __init__(self, state: _Optional[str] = ..., chunks_remaining: _Optional[int] = ...) -> None: ...
 
 class PlacementRequest(_message.Message):
     __slots__ = ("count",)

@@ -144,6 +144,16 @@ class MetadataServiceStub:
                 request_serializer=proto_dot_metadata__pb2.ReportChunkRequest.SerializeToString,
                 response_deserializer=proto_dot_metadata__pb2.ReportChunkReply.FromString,
                 _registered_method=True)
+        self.SetNodeMode = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/SetNodeMode',
+                request_serializer=proto_dot_metadata__pb2.SetNodeModeRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.SetNodeModeReply.FromString,
+                _registered_method=True)
+        self.DrainStatus = channel.unary_unary(
+                '/tessera.metadata.v1.MetadataService/DrainStatus',
+                request_serializer=proto_dot_metadata__pb2.DrainStatusRequest.SerializeToString,
+                response_deserializer=proto_dot_metadata__pb2.DrainStatusReply.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -281,6 +291,18 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetNodeMode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrainStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -393,6 +415,16 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.ReportChunk,
                     request_deserializer=proto_dot_metadata__pb2.ReportChunkRequest.FromString,
                     response_serializer=proto_dot_metadata__pb2.ReportChunkReply.SerializeToString,
+            ),
+            'SetNodeMode': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNodeMode,
+                    request_deserializer=proto_dot_metadata__pb2.SetNodeModeRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.SetNodeModeReply.SerializeToString,
+            ),
+            'DrainStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainStatus,
+                    request_deserializer=proto_dot_metadata__pb2.DrainStatusRequest.FromString,
+                    response_serializer=proto_dot_metadata__pb2.DrainStatusReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -989,6 +1021,60 @@ class MetadataService:
             '/tessera.metadata.v1.MetadataService/ReportChunk',
             proto_dot_metadata__pb2.ReportChunkRequest.SerializeToString,
             proto_dot_metadata__pb2.ReportChunkReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNodeMode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/SetNodeMode',
+            proto_dot_metadata__pb2.SetNodeModeRequest.SerializeToString,
+            proto_dot_metadata__pb2.SetNodeModeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tessera.metadata.v1.MetadataService/DrainStatus',
+            proto_dot_metadata__pb2.DrainStatusRequest.SerializeToString,
+            proto_dot_metadata__pb2.DrainStatusReply.FromString,
             options,
             channel_credentials,
             insecure,

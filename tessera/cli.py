@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tessera import bench, durability, membership, metabench, status
+from tessera import bench, durability, membership, metabench, node_admin, status
 from tessera.cluster import ClusterError, ClusterOptions, LocalCluster
 from tessera.credentials import load_or_create
 
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     membership_parser = commands.add_parser("metadata", help="add, remove or transfer to a metadata replica")
     membership.add_arguments(membership_parser)
     membership_parser.set_defaults(run=membership.run)
+    node_parser = commands.add_parser("node", help="drain, undrain or remove a datanode")
+    node_admin.add_arguments(node_parser)
+    node_parser.set_defaults(run=node_admin.run)
     durability_parser = commands.add_parser("durability", help="mean time to data loss of the layout")
     durability.add_arguments(durability_parser)
     durability_parser.set_defaults(run=durability.run)

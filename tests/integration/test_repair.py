@@ -251,3 +251,86 @@ def test_full_disk_sends_chunks_elsewhere(tmp_path: Path) -> None:
         assert stored and refused, (len(stored), refused)
         for key, body in stored.items():
             assert s3.get_object(Bucket="full", Key=key)["Body"].read() == body
+
+
+def test_drain_moves_every_chunk_away(healing_cluster: LocalCluster) -> None:
+    cluster = healing_cluster
+    s3 = s3_client(cluster)
+    s3.create_bucket(Bucket="drain")
+    bodies = {f"d{n}": os.urandom(3 * MIB + n) for n in range(6)}
+    for key, body in bodies.items():
+        s3.put_object(Bucket="drain", Key=key, Body=body)
+    result = subprocess.run([sys.executable, "-c", "from tessera.cli import main; main()", "node", "drain", "dn-c3",
+                             "--wait", "--data", str(cluster.options.data_dir)], capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is drained" in result.stdout
+    assert next(n for n in status_json(cluster)["nodes"] if n["id"] == "dn-c3")["state"] == "draining"
+    cluster.kill("dn-c3")  # nothing depends on it any more: all data reads with two more failures
+    try:
+        for other in ("dn-a2", "dn-b2"):
+            cluster.kill(other)
+        for key, body in bodies.items():
+            assert s3.get_object(Bucket="drain", Key=key)["Body"].read() == body
+    finally:
+        for node_id in ("dn-c3", "dn-a2", "dn-b2"):
+            cluster.start_node(node_id)
+        subprocess.run([sys.executable, "-c", "from tessera.cli import main; main()", "node", "undrain", "dn-c3",
+                        "--data", str(cluster.options.data_dir)], check=True, capture_output=True, timeout=60)
+        cluster.wait_datanodes_up()
+
+
+def test_killing_the_repairing_node_mid_repair(healing_cluster: LocalCluster) -> None:
+    cluster = healing_cluster
+    s3 = s3_client(cluster)
+    s3.create_bucket(Bucket="midrepair")
+    bodies = {f"m{n}": os.urandom(24 * MIB + n) for n in range(4)}
+    for key, body in bodies.items():
+        s3.put_object(Bucket="midrepair", Key=key, Body=body)
+    victim = "dn-a3"
+    cluster.kill(victim)
+    killed_ns = time.time_ns()
+
+    def rebuilding_node() -> str | None:
+        for node in cluster.datanodes():
+            if node.node_id != victim and cluster.is_running(node.node_id) and \
+                    any((cluster.options.data_dir / node.node_id / "tmp").glob("*")):
+                return node.node_id
+        return None
+
+    wait_until(lambda: rebuilding_node() is not None, 60, "a rebuild to start")
+    repairer = rebuilding_node()
+    assert repairer is not None
+    cluster.kill(repairer)  # dies with a half-written chunk
+    try:
+        wait_until(lambda: leader_status(cluster).degraded_stripes > 0, 20, "the second failure to be seen")
+        wait_until(lambda: fully_redundant(cluster, killed_ns), 120, "repair to finish despite the crash")
+    finally:
+        cluster.start_node(victim)
+        cluster.start_node(repairer)
+        cluster.wait_datanodes_up()
+    # No lost and no duplicate chunks: each chunk of each part is referenced on exactly one node.
+    for key, body in bodies.items():
+        assert s3.get_object(Bucket="midrepair", Key=key)["Body"].read() == body
+    assert not any((cluster.options.data_dir / repairer / "tmp").glob("*"))  # the half chunk was discarded
+
+
+def test_added_datanode_receives_new_chunks(healing_cluster: LocalCluster) -> None:
+    import grpc
+
+    from proto import datanode_pb2, datanode_pb2_grpc
+    from tessera.cluster import NodeSpec
+    from tests.integration.cluster_fixtures import free_port_block
+
+    cluster = healing_cluster
+    spec = NodeSpec("datanode", "dn-d1", f"127.0.0.1:{free_port_block(1)}", "d")
+    cluster.specs[spec.node_id] = spec
+    cluster.start_node(spec.node_id)
+    cluster.wait_datanodes_up()
+    s3 = s3_client(cluster)
+    s3.create_bucket(Bucket="grow")
+    for n in range(12):
+        s3.put_object(Bucket="grow", Key=f"g{n}", Body=os.urandom(1 * MIB))
+    with grpc.insecure_channel(spec.address) as channel:
+        info = datanode_pb2_grpc.ChunkServiceStub(channel).NodeInfo(datanode_pb2.NodeInfoRequest(), timeout=5)
+    assert info.chunk_count > 0 and info.zone == "d"
