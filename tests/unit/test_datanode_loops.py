@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -175,14 +176,17 @@ def test_metadata_client_rotates_to_a_live_replica(tmp_path: Path) -> None:
 
 def test_gc_deletes_due_chunks_and_acknowledges(tmp_path: Path) -> None:
     store = ChunkStore(tmp_path)
-    for chunk_id in ["old.1.0", "old.1.1", "young.1.0", "other.1.0"]:
+    for chunk_id in ["old.1.0", "old.1.1", "young.1.0", "other.1.0", "rewritten.1.0"]:
         commit(store, chunk_id)
-    now_ns, grace_s = 1_000_000_000_000, 30.0
+    # Entries are queued after the chunks were written (an hour from now), as in life: GC keeps
+    # a chunk whose file is newer than its entry (see the next test).
+    now_ns, grace_s = time.time_ns() + 3600 * 10**9, 30.0
     old_ns, young_ns = now_ns - 60 * 10**9, now_ns - 1 * 10**9
 
     def fake_factory() -> FakeMetadata:
         fake = FakeMetadata()
         fake.queue = [
+            mpb.GcEntry(node_id="dn-a1", chunk_id="rewritten.1.0", enqueued_ns=time.time_ns() - 10**9),
             mpb.GcEntry(node_id="dn-a1", chunk_id="old.1.0", enqueued_ns=old_ns),
             mpb.GcEntry(node_id="dn-a1", chunk_id="old.1.1", enqueued_ns=old_ns),
             mpb.GcEntry(node_id="dn-a1", chunk_id="gone.1.0", enqueued_ns=old_ns),  # already absent
@@ -199,11 +203,13 @@ def test_gc_deletes_due_chunks_and_acknowledges(tmp_path: Path) -> None:
             again = await gc_once(client, store, "dn-a1", grace_s, 5, now_ns=lambda: now_ns)
         finally:
             await client.close()
-        assert acknowledged == 4 and again == 0  # idempotent: nothing left that is due
+        assert acknowledged == 5 and again == 0  # idempotent: nothing left that is due
         assert fake.gc_lists[0].node_id == "dn-a1"
         assert fake.gc_lists[0].older_than_ns == now_ns - 30 * 10**9
-        assert sorted(e.chunk_id for e in fake.gc_done) == ["bad/id", "gone.1.0", "old.1.0", "old.1.1"]
-        assert sorted(store.list()) == ["other.1.0", "young.1.0"]
+        assert sorted(e.chunk_id for e in fake.gc_done) == ["bad/id", "gone.1.0", "old.1.0", "old.1.1",
+                                                              "rewritten.1.0"]
+        # "rewritten" was written after its entry was queued (a repair put it back): it stays.
+        assert sorted(store.list()) == ["other.1.0", "rewritten.1.0", "young.1.0"]
         assert [e.chunk_id for e in fake.queue] == ["young.1.0", "other.1.0"]
 
     run_with_metadata(fake_factory, test)
@@ -215,7 +221,8 @@ def test_gc_loop_runs_and_stops(tmp_path: Path) -> None:
 
     def fake_factory() -> FakeMetadata:
         fake = FakeMetadata()
-        fake.queue = [mpb.GcEntry(node_id="dn-a1", chunk_id="old.1.0", enqueued_ns=1)]
+        # Queued after the chunk was written, as metadata does when the chunk's version is replaced.
+        fake.queue = [mpb.GcEntry(node_id="dn-a1", chunk_id="old.1.0", enqueued_ns=time.time_ns())]
         return fake
 
     async def test(fake: FakeMetadata, address: str) -> None:
