@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from tessera import bench, durability, membership, metabench, node_admin, status
+from tessera import bench, durability, membership, metabench, node_admin, repairbench, status
 from tessera.cluster import ClusterError, ClusterOptions, LocalCluster
 from tessera.credentials import load_or_create
 
@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     node_parser = commands.add_parser("node", help="drain, undrain or remove a datanode")
     node_admin.add_arguments(node_parser)
     node_parser.set_defaults(run=node_admin.run)
+    repair_bench = commands.add_parser("bench-repair", help="rebuild speed of a dead datanode vs the limit")
+    repairbench.add_arguments(repair_bench)
+    repair_bench.set_defaults(run=repairbench.run)
     durability_parser = commands.add_parser("durability", help="mean time to data loss of the layout")
     durability.add_arguments(durability_parser)
     durability_parser.set_defaults(run=durability.run)
