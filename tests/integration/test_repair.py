@@ -27,7 +27,7 @@ def healing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalC
     with running_cluster(Path(tmp_path_factory.mktemp("heal")), datanodes_per_zone=3, raft_tick_ms=50,
                          suspect_after_s=1.0, down_after_s=2.0, heartbeat_interval_s=0.3, repair_grace_s=3.0,
                          repair_interval_s=0.5, scrub_bytes_per_s=200_000_000, scrub_pause_s=0.5,
-                         orphan_grace_s=4.0) as cluster:
+                         orphan_grace_s=4.0, gc_grace_s=1.0) as cluster:
         yield cluster
 
 
@@ -302,6 +302,7 @@ def test_killing_the_repairing_node_mid_repair(healing_cluster: LocalCluster) ->
     repairer = rebuilding_node()
     assert repairer is not None
     cluster.kill(repairer)  # dies with a half-written chunk
+    half_written = set((cluster.options.data_dir / repairer / "tmp").glob("*"))
     try:
         wait_until(lambda: leader_status(cluster).degraded_stripes > 0, 20, "the second failure to be seen")
         wait_until(lambda: fully_redundant(cluster, killed_ns), 120, "repair to finish despite the crash")
@@ -312,7 +313,7 @@ def test_killing_the_repairing_node_mid_repair(healing_cluster: LocalCluster) ->
     # No lost and no duplicate chunks: each chunk of each part is referenced on exactly one node.
     for key, body in bodies.items():
         assert s3.get_object(Bucket="midrepair", Key=key)["Body"].read() == body
-    assert not any((cluster.options.data_dir / repairer / "tmp").glob("*"))  # the half chunk was discarded
+    assert half_written and not any(path.exists() for path in half_written)  # discarded at restart
 
 
 def test_added_datanode_receives_new_chunks(healing_cluster: LocalCluster) -> None:
@@ -334,3 +335,47 @@ def test_added_datanode_receives_new_chunks(healing_cluster: LocalCluster) -> No
     with grpc.insecure_channel(spec.address) as channel:
         info = datanode_pb2_grpc.ChunkServiceStub(channel).NodeInfo(datanode_pb2.NodeInfoRequest(), timeout=5)
     assert info.chunk_count > 0 and info.zone == "d"
+
+
+def test_gc_never_deletes_referenced_chunks_under_overwrites_and_repairs(healing_cluster: LocalCluster) -> None:
+    import threading
+
+    cluster = healing_cluster
+    s3 = s3_client(cluster)
+    s3.create_bucket(Bucket="churn")
+    latest: dict[str, bytes] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def overwrite(worker: int) -> None:
+        client = s3_client(cluster)
+        round_number = 0
+        while not stop.is_set():
+            round_number += 1
+            key = f"k{(worker * 7 + round_number) % 6}"
+            body = os.urandom(400_000 + round_number)
+            with lock:  # one writer per key at a time, so "latest" is what the key holds
+                client.put_object(Bucket="churn", Key=key, Body=body)
+                latest[key] = body
+
+    threads = [threading.Thread(target=overwrite, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    victim = "dn-c1"
+    try:
+        time.sleep(1.0)
+        cluster.kill(victim)  # repairs move chunks while versions are replaced and collected
+        killed_ns = time.time_ns()
+        wait_until(lambda: leader_status(cluster).repaired_chunks > 0 and
+                   leader_status(cluster).last_scan_ns > killed_ns + 5 * 10**9, 90, "repairs during the churn")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        cluster.start_node(victim)
+        cluster.wait_datanodes_up()
+    settled_ns = time.time_ns()
+    wait_until(lambda: fully_redundant(cluster, settled_ns) and leader_status(cluster).gc_queue_length == 0, 120,
+               "repairs and garbage collection to settle")
+    for key, body in latest.items():  # every current version is whole: GC took only dead chunks
+        assert s3.get_object(Bucket="churn", Key=key)["Body"].read() == body, key
