@@ -42,6 +42,7 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
     parser.add_argument("--repair-concurrency", type=int, default=defaults.repair_concurrency)
     parser.add_argument("--repair-bytes-per-s-max", type=int, default=defaults.repair_bytes_per_s_max)
     parser.add_argument("--orphan-grace-s", type=float, default=defaults.orphan_grace_s)
+    parser.add_argument("--repair-full-scan-s", type=float, default=defaults.repair_full_scan_s)
     parser.add_argument("--join", action="store_true",
                         help="join an existing cluster (added with `tessera metadata add`) instead of bootstrapping")
     args = parser.parse_args(argv)
@@ -64,6 +65,7 @@ def parse_config(argv: list[str] | None = None) -> MetadataConfig:
         repair_bytes_per_s_max=args.repair_bytes_per_s_max,
         join=args.join,
         orphan_grace_s=args.orphan_grace_s,
+        repair_full_scan_s=args.repair_full_scan_s,
     )
     try:
         config.validate()

@@ -26,6 +26,8 @@ class MetadataConfig:
     repair_interval_s: seconds between redundancy scans on the leader. Default 5 s.
     repair_concurrency: chunk rebuilds in flight. Default 2.
     repair_bytes_per_s_max: repair bandwidth cap in bytes/s; 0 = unlimited. Default 0.
+    repair_full_scan_s: seconds between full redundancy scans (figures, zone spread); in between
+        the chunk index finds what dead, removed or draining nodes held. Default 30 s.
     orphan_grace_s: an unreferenced chunk is deleted once older than this (uploads in flight are
         younger). Default 3600 s.
     join: start as a new replica of an existing cluster (do not bootstrap; wait to be added with
@@ -49,6 +51,7 @@ class MetadataConfig:
     repair_bytes_per_s_max: int = 0
     join: bool = False
     orphan_grace_s: float = 3600.0
+    repair_full_scan_s: float = 30.0
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""

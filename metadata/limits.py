@@ -49,3 +49,4 @@ assert list_uploads_default <= list_uploads_max
 session_ttl_ns: Final = 15 * 60 * 10**9     # retries arrive within seconds; 15 min is ample
 sessions_expired_per_apply_max: Final = 16  # expiry work each command does, bounding its batch
 request_id_bytes_max: Final = 128           # request ids are uuids; bound what a client can store
+drain_count_max: Final = 10_000_000          # chunks counted for one DrainStatus answer

@@ -31,6 +31,7 @@ gc_prefix_root: Final = b"g/"
 upload_prefix: Final = b"u/"
 upload_index_prefix_root: Final = b"U/"
 part_prefix_root: Final = b"p/"
+chunk_index_prefix_root: Final = b"x/"  # x/<node_id>\0<chunk_id> -> ChunkRef (the per-datanode chunk index)
 member_prefix: Final = b"r/"         # r/<node_id> -> Member (metadata replica addresses)
 problem_prefix: Final = b"k/"        # k/<node_id>\0<chunk_id> -> ChunkProblem (corrupt or missing)
 session_prefix: Final = b"c/"        # c/<request_id> -> SessionRecord
@@ -96,6 +97,14 @@ def part_prefix(upload_id: str) -> bytes:
 def part_key(upload_id: str, part_number: int) -> bytes:
     """Parts sort by number: 4 bytes big-endian (part numbers are 1..10,000)."""
     return part_prefix(upload_id) + part_number.to_bytes(4, "big")
+
+
+def chunk_index_prefix(node_id: str) -> bytes:
+    return chunk_index_prefix_root + node_id.encode() + b"\x00"
+
+
+def chunk_index_key(node_id: str, chunk_id: str) -> bytes:
+    return chunk_index_prefix(node_id) + chunk_id.encode()
 
 
 def member_key(node_id: str) -> bytes:

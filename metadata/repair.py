@@ -50,6 +50,8 @@ class RepairConfig:
     suspect_after_ns: int = 3 * 10**9
     down_after_ns: int = 10 * 10**9
     orphan_grace_s: float = 3600.0  # an unreferenced chunk younger than this may be an upload in flight
+    full_scan_s: float = 30.0       # between full scans; in between, only versions the chunk index ties
+                                    # to dead, removed or draining nodes (and reported chunks) are read
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class Repairer:
         self.homeless = 0
         self._last_sweep = time.monotonic()
         self.orphans_deleted = 0
+        self._last_full_scan_ns: int | None = None  # the first scan is always a full one
+        self._full_report = RedundancyReport()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="repair")
@@ -244,16 +248,47 @@ class Repairer:
         return {node.node_id: node for node in states}
 
     def _scan(self) -> RedundancyReport:
-        report = RedundancyReport(scanned_ns=self._clock_ns())
+        """A full scan every `full_scan_s` (all versions: redundancy figures, zone spread, chunks
+        missing since their write); in between, a targeted scan through the chunk index."""
+        now_ns = self._clock_ns()
+        report = RedundancyReport(scanned_ns=now_ns)
         nodes = self._nodes()
         problems = {(p.node_id, p.chunk_id) for p in self._machine.chunk_problems(tasks_per_scan_max)}
         report.chunk_problems = len(problems)
-        cursor = b""
-        while True:
-            versions, cursor = self._machine.scan_versions(cursor, scan_batch_versions_max)
-            classify(versions, nodes, problems, report.scanned_ns, int(self.config.grace_s * 1e9), report)
-            if not cursor:
-                return report
+        grace_ns = int(self.config.grace_s * 1e9)
+        last_full = self._last_full_scan_ns
+        if last_full is None or now_ns - last_full >= self.config.full_scan_s * 1e9:
+            self._last_full_scan_ns = now_ns
+            cursor = b""
+            while True:
+                versions, cursor = self._machine.scan_versions(cursor, scan_batch_versions_max)
+                classify(versions, nodes, problems, now_ns, grace_ns, report)
+                if not cursor:
+                    self._full_report = report
+                    return report
+        classify(self._versions_at_risk(nodes, problems, now_ns, grace_ns), nodes, problems, now_ns, grace_ns,
+                 report)
+        full = self._full_report  # the figures stay those of the last full scan
+        full.tasks = report.tasks
+        full.chunk_problems = report.chunk_problems
+        return full
+
+    def _versions_at_risk(self, nodes: dict[str, metadata_pb2.Node], problems: set[tuple[str, str]],
+                          now_ns: int, grace_ns: int) -> list[metadata_pb2.ObjectVersion]:
+        """Versions with a chunk on a node that is gone (beyond grace), removed or draining, or
+        with a reported chunk: found through the per-datanode chunk index, not a scan."""
+        at_risk = [n.node_id for n in nodes.values() if n.state in ("removed", "draining")
+                   or (n.state == "down" and now_ns - n.last_heartbeat_ns >= grace_ns)]
+        refs: dict[tuple[str, str], None] = {}
+        for node_id in at_risk:
+            for _chunk_id, ref in self._machine.chunks_on(node_id, tasks_per_scan_max):
+                refs[(ref.bucket, ref.key)] = None
+        for node_id, chunk_id in problems:
+            problem_ref = self._machine.chunk_ref(node_id, chunk_id)
+            if problem_ref is not None:
+                refs[(problem_ref.bucket, problem_ref.key)] = None
+        versions = [self._machine.version_of(bucket, key) for bucket, key in refs]
+        return [v for v in versions if v is not None]
 
     async def _repair(self, task: RepairTask, nodes: dict[str, metadata_pb2.Node],
                       claimed: collections.Counter[str]) -> str | None:

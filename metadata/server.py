@@ -247,11 +247,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):  # type: igno
         self, request: metadata_pb2.DrainStatusRequest, context: Context
     ) -> metadata_pb2.DrainStatusReply:
         def read() -> metadata_pb2.DrainStatusReply:
-            remaining = self._state_machine.referenced_chunks().get(request.node_id, set())
-            gc_queued = {e.chunk_id for e in self._state_machine.gc_list(request.node_id,
-                                                                        limits.gc_list_entries_max, 2**62)}
+            remaining = self._state_machine.chunks_on(request.node_id, limits.drain_count_max)
             state = next((n.state for n in self._nodes() if n.node_id == request.node_id), "unknown")
-            return metadata_pb2.DrainStatusReply(state=state, chunks_remaining=len(remaining - gc_queued))
+            return metadata_pb2.DrainStatusReply(state=state, chunks_remaining=len(remaining))
 
         return await self._read(context, read)
 
@@ -372,7 +370,7 @@ class MetadataServer:
                 grace_s=config.repair_grace_s, interval_s=config.repair_interval_s,
                 concurrency=config.repair_concurrency, bytes_per_s_max=config.repair_bytes_per_s_max,
                 suspect_after_ns=config.suspect_after_ns, down_after_ns=config.down_after_ns,
-                orphan_grace_s=config.orphan_grace_s), clock_ns)
+                orphan_grace_s=config.orphan_grace_s, full_scan_s=config.repair_full_scan_s), clock_ns)
             servicer = MetadataServicer(config, state_machine, RaftCommandLog(driver), clock_ns, rng, driver, repairer)
             metadata_pb2_grpc.add_MetadataServiceServicer_to_server(servicer, server)
             raft_pb2_grpc.add_RaftServiceServicer_to_server(RaftServicer(driver), server)

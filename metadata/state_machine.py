@@ -427,6 +427,7 @@ class StateMachine:
         else:
             # A retried PutObject may carry the same version: never collect chunks still in use.
             self._enqueue_gc(_chunk_ids(current) - _chunk_ids(version), now_ns, changes)
+        _reindex(current, version, changes)
         changes.batch.put(key, records.encode(version))
 
     def _delete_object(
@@ -439,6 +440,7 @@ class StateMachine:
         if current is None:
             return metadata_pb2.DeleteObjectReply(existed=False)
         self._enqueue_gc(_chunk_ids(current), now_ns, changes)
+        _reindex(current, None, changes)
         changes.batch.delete(key)
         changes.object_delta -= 1
         return metadata_pb2.DeleteObjectReply(existed=True)
@@ -587,12 +589,15 @@ class StateMachine:
             return metadata_pb2.RepairChunkReply(applied=False)
         part = next(p for p in current.parts if p.part_number == request.part_number)
         chunk_id = f"{part.data_id or current.version_id}.{part.part_number}.{location.chunk_index}"
+        before = metadata_pb2.ObjectVersion()
+        before.CopyFrom(current)
         location.node_id = request.new_node_id
         location.missing = False
         if request.new_node_id != request.old_node_id:
             self._enqueue_gc({(request.old_node_id, chunk_id)}, now_ns, changes)
             self._cancel_gc(request.new_node_id, chunk_id, changes)
         changes.batch.delete(records.problem_key(request.old_node_id, chunk_id))
+        _reindex(before, current, changes)
         changes.batch.put(key, records.encode(current))
         return metadata_pb2.RepairChunkReply(applied=True)
 
@@ -671,6 +676,24 @@ class StateMachine:
             iterator.next()
         more = iterator.valid() and bytes(iterator.key()).startswith(records.object_prefix_root)
         return found, last if more else b""
+
+    def chunks_on(self, node_id: str, limit: int) -> list[tuple[str, metadata_pb2.ChunkRef]]:
+        """Up to `limit` (chunk_id, ChunkRef) of committed versions with a chunk on `node_id`."""
+        prefix = records.chunk_index_prefix(node_id)
+        found = []
+        for key, raw in self._scan(prefix):
+            found.append((key[len(prefix):].decode(), records.decode(raw, metadata_pb2.ChunkRef, key)))
+            if len(found) >= limit:
+                break
+        return found
+
+    def chunk_ref(self, node_id: str, chunk_id: str) -> metadata_pb2.ChunkRef | None:
+        key = records.chunk_index_key(node_id, chunk_id)
+        raw = self._get(key)
+        return records.decode(raw, metadata_pb2.ChunkRef, key) if raw is not None else None
+
+    def version_of(self, bucket: str, key: str) -> metadata_pb2.ObjectVersion | None:
+        return self._get_version(records.object_key(bucket, key))
 
     def referenced_chunks(self) -> dict[str, set[str]]:
         """node_id -> chunk ids that metadata points at: committed versions, in-progress parts and
@@ -805,6 +828,19 @@ class StateMachine:
 
     def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return multipart.scan(self._db, prefix, prefix)
+
+
+def _reindex(old: metadata_pb2.ObjectVersion | None, new: metadata_pb2.ObjectVersion | None,
+             changes: _Changes) -> None:
+    """Keep the per-datanode chunk index in step with a version replaced, repaired or removed."""
+    old_ids = _chunk_ids(old) if old is not None else set()
+    new_ids = _chunk_ids(new) if new is not None else set()
+    for node_id, chunk_id in sorted(old_ids - new_ids):
+        changes.batch.delete(records.chunk_index_key(node_id, chunk_id))
+    if new is not None:
+        ref = records.encode(metadata_pb2.ChunkRef(bucket=new.bucket, key=new.key))
+        for node_id, chunk_id in sorted(new_ids - old_ids):
+            changes.batch.put(records.chunk_index_key(node_id, chunk_id), ref)
 
 
 def _chunk_ids(version: metadata_pb2.ObjectVersion) -> set[tuple[str, str]]:

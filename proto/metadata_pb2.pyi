@@ -530,6 +530,14 @@ class ReportChunkReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ChunkRef(_message.Message):
+    __slots__ = ("bucket", "key")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    key: str
+    def __init__(self, bucket: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
 class ChunkProblem(_message.Message):
     __slots__ = ("node_id", "chunk_id", "reason", "reported_ns")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]

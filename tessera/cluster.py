@@ -57,6 +57,7 @@ class ClusterOptions:
     repair_grace_s: float = 60.0
     repair_interval_s: float = 5.0
     orphan_grace_s: float = 3600.0
+    repair_full_scan_s: float = 30.0
     scrub_bytes_per_s: int = 20_000_000
     scrub_pause_s: float = 60.0
     region: str = "us-east-1"
@@ -125,7 +126,7 @@ class LocalCluster:
                     "--k", str(o.k), "--m", str(o.m), "--peers", peers, "--raft-tick-ms", str(o.raft_tick_ms),
                     "--election-ticks", str(o.election_ticks), "--compact-entries", str(o.compact_entries),
                     "--repair-grace-s", str(o.repair_grace_s), "--repair-interval-s", str(o.repair_interval_s),
-                    "--orphan-grace-s", str(o.orphan_grace_s)]
+                    "--orphan-grace-s", str(o.orphan_grace_s), "--repair-full-scan-s", str(o.repair_full_scan_s)]
         if spec.role == "datanode":
             return ["-m", "datanode", "--node-id", spec.node_id, "--zone", spec.zone, "--listen", spec.address,
                     "--data", data, "--metadata", self.metadata_address,
@@ -212,7 +213,8 @@ class LocalCluster:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             states = node_states(self.metadata_address)
-            if all(states.get(node_id) == "up" for node_id in wanted):
+            # A drained or removed node is alive and heartbeating: that is all a start waits for.
+            if all(states.get(node_id) in ("up", "draining", "removed") for node_id in wanted):
                 return
             time.sleep(ready_poll_interval_s)
         raise ClusterError(f"datanodes not up after {timeout_s} s")

@@ -27,7 +27,7 @@ def healing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalC
     with running_cluster(Path(tmp_path_factory.mktemp("heal")), datanodes_per_zone=3, raft_tick_ms=50,
                          suspect_after_s=1.0, down_after_s=2.0, heartbeat_interval_s=0.3, repair_grace_s=3.0,
                          repair_interval_s=0.5, scrub_bytes_per_s=200_000_000, scrub_pause_s=0.5,
-                         orphan_grace_s=4.0, gc_grace_s=1.0) as cluster:
+                         orphan_grace_s=4.0, gc_grace_s=1.0, repair_full_scan_s=1.0) as cluster:
         yield cluster
 
 
