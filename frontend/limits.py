@@ -21,3 +21,4 @@ part_bytes_min: Final = 5 * 1024 * 1024         # S3: every part but the last
 part_bytes_max: Final = 5 * 1024**3             # S3: one part
 part_number_max: Final = 10_000                 # S3: parts per upload
 list_parts_max: Final = 1000                    # S3: max-parts / max-uploads cap
+connect_timeout_s: Final = 1.0                  # wait for a reconnect to a node metadata reports up

@@ -9,6 +9,7 @@ piece under a deadline, so a slow datanode can be swapped for parity mid-object.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from collections.abc import AsyncIterator
 
@@ -30,20 +31,33 @@ class DatanodePool:
     def __init__(self) -> None:
         self._stubs: dict[str, datanode_pb2_grpc.ChunkServiceStub] = {}
         self._channels: list[grpc.aio.Channel] = []
+        self._by_address: dict[str, grpc.aio.Channel] = {}
 
     def stub(self, address: str) -> datanode_pb2_grpc.ChunkServiceStub:
         stub = self._stubs.get(address)
         if stub is None:
             channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
             self._channels.append(channel)
+            self._by_address[address] = channel
             stub = self._stubs[address] = datanode_pb2_grpc.ChunkServiceStub(channel)
         return stub
+
+    async def connect(self, address: str, timeout_s: float = limits.connect_timeout_s) -> None:
+        """Reconnect now to a node metadata says is up. A channel that failed while the node was
+        down waits out its reconnect backoff, and an RPC started meanwhile fails at once."""
+        self.stub(address)
+        channel = self._by_address[address]
+        if channel.get_state(try_to_connect=True) is grpc.ChannelConnectivity.READY:
+            return
+        with contextlib.suppress(TimeoutError):  # still down: the write to it fails and is counted
+            await asyncio.wait_for(channel.channel_ready(), timeout_s)
 
     async def close(self) -> None:
         for channel in self._channels:
             await channel.close(None)
         self._channels.clear()
         self._stubs.clear()
+        self._by_address.clear()
 
 
 class ChunkWriter:

@@ -137,6 +137,7 @@ class ObjectWriter:
         """Stripe a body onto k+m datanodes; chunks are committed only once `before_commit` accepted it."""
         codec = self._codec(policy)
         nodes = await self._metadata.placement(policy.width)
+        await asyncio.gather(*(self._pool.connect(node.address) for node in nodes if node.state == "up"))
         piece_size_max = codec.piece_size(policy.segment_size)
         writers = [ChunkWriter(self._pool, node.node_id, node.address, chunk_id(data_id, part_number, index),
                                piece_size_max)
