@@ -641,6 +641,12 @@ class StateMachine:
         node = records.decode(raw, metadata_pb2.Node, key)
         node.mode = request.mode
         changes.batch.put(key, records.encode(node))
+        if request.mode == "removed":  # its queued deletions can never run: drop them with the node
+            for gc_key, _raw in self._scan(records.gc_prefix(request.node_id)):
+                if gc_key not in changes.gc_keys_touched:
+                    changes.gc_keys_touched.add(gc_key)
+                    changes.batch.delete(gc_key)
+                    changes.gc_delta -= 1
         return metadata_pb2.SetNodeModeReply()
 
     def member_address(self, node_id: str) -> str | None:

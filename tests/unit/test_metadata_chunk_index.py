@@ -90,3 +90,19 @@ def test_planner_finds_a_dead_nodes_chunks_through_the_index(tmp_path: Path) -> 
     assert [(t.version.key, t.chunk_index, t.old_node_id) for t in targeted.tasks] == [("k2", 5, "dn6")]
     assert targeted.stripes_by_surviving == first.stripes_by_surviving  # figures of the last full scan
     machine.close()
+
+
+def test_removing_a_node_drops_its_queued_deletions(tmp_path: Path) -> None:
+    machine = StateMachine(tmp_path / "db", sync=False)
+    log = Log(machine)
+    nodes = [f"dn{i}" for i in range(6)]
+    log.apply(1, create_bucket=pb.CreateBucketRequest(name="bkt"))
+    for node in nodes:
+        log.apply(1, heartbeat=pb.HeartbeatRequest(node=pb.Node(node_id=node, zone="z", address="127.0.0.1:1")))
+    log.apply(2, put_object=pb.PutObjectRequest(version=version("k1", "v1", nodes)))
+    log.apply(3, delete_object=pb.DeleteObjectRequest(bucket="bkt", key="k1"))  # six deletions queued
+    assert machine.counts().gc_queue_length == 6
+    log.apply(4, set_node_mode=pb.SetNodeModeRequest(node_id="dn0", mode="removed"))
+    assert machine.counts().gc_queue_length == 5
+    assert machine.gc_list("dn0", 10, 2**62) == [] and len(machine.gc_list("dn1", 10, 2**62)) == 1
+    machine.close()
