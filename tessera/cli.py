@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -52,6 +53,23 @@ Press Ctrl-C to stop.""", flush=True)
     return 0
 
 
+Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+# Every subcommand but `up` lives in its own module as add_arguments(parser) + run(args).
+SUBCOMMANDS: list[Subcommand] = [
+    ("status", "show nodes, their state and the object counts", status.add_arguments, status.run),
+    ("bench", "benchmark any S3 endpoint", bench.add_arguments, bench.run),
+    ("bench-metadata", "Raft commit throughput and latency", metabench.add_metadata_arguments,
+     metabench.run_metadata),
+    ("bench-failover", "time from killing the leader to the next PUT", metabench.add_failover_arguments,
+     metabench.run_failover),
+    ("bench-repair", "rebuild speed of a dead datanode vs the limit", repairbench.add_arguments, repairbench.run),
+    ("metadata", "add, remove or transfer to a metadata replica", membership.add_arguments, membership.run),
+    ("node", "drain, undrain or remove a datanode", node_admin.add_arguments, node_admin.run),
+    ("durability", "mean time to data loss of the layout", durability.add_arguments, durability.run),
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tessera", description="Tessera: erasure-coded S3 object store")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,30 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--repair-grace-s", type=float, default=60.0,
                     help="rebuild a silent datanode's chunks elsewhere after this long")
     up.set_defaults(run=cmd_up)
-    status_parser = commands.add_parser("status", help="show nodes, their state and the object counts")
-    status.add_arguments(status_parser)
-    status_parser.set_defaults(run=status.run)
-    bench_parser = commands.add_parser("bench", help="benchmark any S3 endpoint")
-    bench.add_arguments(bench_parser)
-    bench_parser.set_defaults(run=bench.run)
-    metadata_bench = commands.add_parser("bench-metadata", help="Raft commit throughput and latency")
-    metabench.add_metadata_arguments(metadata_bench)
-    metadata_bench.set_defaults(run=metabench.run_metadata)
-    failover_bench = commands.add_parser("bench-failover", help="time from killing the leader to the next PUT")
-    metabench.add_failover_arguments(failover_bench)
-    failover_bench.set_defaults(run=metabench.run_failover)
-    membership_parser = commands.add_parser("metadata", help="add, remove or transfer to a metadata replica")
-    membership.add_arguments(membership_parser)
-    membership_parser.set_defaults(run=membership.run)
-    node_parser = commands.add_parser("node", help="drain, undrain or remove a datanode")
-    node_admin.add_arguments(node_parser)
-    node_parser.set_defaults(run=node_admin.run)
-    repair_bench = commands.add_parser("bench-repair", help="rebuild speed of a dead datanode vs the limit")
-    repairbench.add_arguments(repair_bench)
-    repair_bench.set_defaults(run=repairbench.run)
-    durability_parser = commands.add_parser("durability", help="mean time to data loss of the layout")
-    durability.add_arguments(durability_parser)
-    durability_parser.set_defaults(run=durability.run)
+    for name, help_text, add_arguments, run in SUBCOMMANDS:
+        subparser = commands.add_parser(name, help=help_text)
+        add_arguments(subparser)
+        subparser.set_defaults(run=run)
     return parser
 
 

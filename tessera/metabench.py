@@ -25,6 +25,7 @@ import grpc
 from botocore.config import Config
 
 from proto import metadata_pb2, metadata_pb2_grpc
+from tessera.bench import percentile
 from tessera.cluster import CLUSTER_FILE, ClusterOptions, LocalCluster, metadata_status
 from tessera.credentials import Credentials
 
@@ -39,11 +40,6 @@ def add_metadata_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--count", type=int, default=2000, help="commands per concurrency level")
     parser.add_argument("--json", action="store_true")
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def _commit_load(address: str, concurrency: int, count: int) -> dict[str, Any]:
@@ -69,8 +65,8 @@ async def _commit_load(address: str, concurrency: int, count: int) -> dict[str, 
             await stub.DeleteObject(metadata_pb2.DeleteObjectRequest(bucket=bucket, key=f"k{number}"))
         await stub.DeleteBucket(metadata_pb2.DeleteBucketRequest(name=bucket))
     return {"concurrency": concurrency, "commands": count, "commits_per_s": round(count / elapsed, 1),
-            "p50_ms": round(_percentile(latencies, 0.5) * 1000, 2),
-            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2)}
+            "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+            "p99_ms": round(percentile(latencies, 99) * 1000, 2)}
 
 
 def run_metadata(args: argparse.Namespace) -> int:
